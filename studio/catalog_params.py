@@ -1,0 +1,290 @@
+"""Parameter derivation for the layer catalogue: Keras signatures and docstrings -> `Param`s."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+
+PARAM_KINDS = (
+    "int", "float", "bool", "str", "choice", "shape", "int_or_tuple", "int_list",
+    "optional_int", "optional_float", "layer", "json",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One constructor keyword of a layer type, as shown in the parameter form."""
+
+    name: str
+    kind: str
+    default: object
+    required: bool
+    choices: tuple | None
+    help: str
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """A palette entry: a Keras layer (or application) type and its parameters."""
+
+    name: str
+    group: str
+    summary: str
+    params: tuple[Param, ...]
+    min_inputs: int
+    max_inputs: int | None
+
+    def param(self, name: str) -> Param:
+        """Return the parameter called `name` (KeyError if the type has none)."""
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(f"{self.name} has no parameter '{name}'")
+
+
+_NOT_ACTIVATIONS = {"get", "serialize", "deserialize"}
+ACTIVATIONS: tuple[str, ...] = tuple(
+    name for name in dir(keras.activations)
+    if not name.startswith("_") and name not in _NOT_ACTIVATIONS
+    and callable(getattr(keras.activations, name))
+)
+DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "int16", "int8", "uint8", "bool")
+
+# Keywords never shown: internals, weight arrays, or things the builder owns.
+SKIPPED = {
+    "self", "name", "dtype", "weights", "backward_layer", "lora_rank", "lora_alpha",
+    "quantization_config", "input_tensor", "tensor", "batch_shape", "ragged", "optional",
+}
+POSITIVE_INTS = {
+    "units", "filters", "n", "input_dim", "output_dim", "num_heads", "key_dim",
+    "classes", "groups", "depth_multiplier",
+}
+# Kinds by keyword name, for keywords whose default does not tell (required or None).
+KIND_BY_NAME = {
+    "units": "int", "filters": "int", "n": "int", "input_dim": "int", "output_dim": "int",
+    "num_heads": "int", "key_dim": "int", "rate": "float", "scale": "float",
+    "kernel_size": "int_or_tuple", "strides": "int_or_tuple", "pool_size": "int_or_tuple",
+    "size": "int_or_tuple", "dilation_rate": "int_or_tuple", "output_padding": "int_or_tuple",
+    "cropping": "int_or_tuple", "attention_axes": "int_or_tuple", "output_shape": "int_or_tuple",
+    "target_shape": "shape", "shape": "shape", "input_shape": "shape", "noise_shape": "shape",
+    "dims": "int_list", "axes": "int_or_tuple", "layer": "layer",
+    "seed": "optional_int", "value_dim": "optional_int", "sliding_window": "optional_int",
+    "batch_size": "optional_int",
+}
+# (type name or "*", keyword) -> Param field overrides, where derivation cannot know.
+OVERRIDES: dict[tuple[str, str], dict] = {
+    ("*", "padding"): {"kind": "choice", "choices": ("valid", "same")},
+    ("Conv1D", "padding"): {"kind": "choice", "choices": ("valid", "same", "causal")},
+    ("ZeroPadding2D", "padding"): {"kind": "int_or_tuple", "choices": None},
+    ("LayerNormalization", "axis"): {"kind": "int_or_tuple"},
+    ("*", "data_format"): {"kind": "choice", "choices": (None, "channels_last", "channels_first")},
+    ("*", "activation"): {"kind": "choice", "choices": (None, *ACTIVATIONS)},
+    ("Activation", "activation"): {"kind": "choice", "choices": ACTIVATIONS},
+    ("*", "recurrent_activation"): {"kind": "choice", "choices": (None, *ACTIVATIONS)},
+    ("*", "classifier_activation"): {"kind": "choice", "choices": (None, *ACTIVATIONS)},
+    ("*", "interpolation"): {
+        "kind": "choice", "choices": ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"),
+    },
+    ("*", "merge_mode"): {"kind": "choice", "choices": ("concat", "sum", "mul", "ave", None)},
+    ("*", "use_cudnn"): {"kind": "choice", "choices": ("auto", True, False)},
+    ("*", "flash_attention"): {"kind": "choice", "choices": (None, True, False)},
+    ("*", "pooling"): {"kind": "choice", "choices": (None, "avg", "max")},
+    ("*", "weights"): {"kind": "choice", "choices": (None, "imagenet"), "default": None},
+    ("Input", "dtype"): {"kind": "choice", "choices": DTYPES, "default": "float32"},
+    ("Input", "sparse"): {"kind": "bool", "default": False},
+    ("Input", "shape"): {"required": True},
+}
+# Help for keywords the docstrings do not describe.
+HELP_FALLBACK = {
+    "seed": "Random seed for the layer's random operations.",
+    "renorm_clipping": "Dictionary of clipping bounds (rmax, rmin, dmax) used with renorm.",
+    "synchronized": "Whether to synchronise batch statistics across replicas when training distributed.",
+    "renorm": "Whether to use Batch Renormalization.",
+    "renorm_momentum": "Momentum used to update the moving means and standard deviations with renorm.",
+    "flash_attention": "Whether to use flash attention (None lets Keras decide).",
+    "activity_regularizer": "Regularizer function applied to the output of the layer.",
+    "outputs": "Inner layer names whose outputs this block exposes (default: the application's own output).",
+    "frozen": "Inner layer names made non-trainable (trainable=False).",
+}
+
+_ARGS_HEADER = re.compile(r"^(\s*)(Args|Arguments):\s*$")
+_ENTRY = re.compile(r"^(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)\.(?=\s|$)")
+
+
+def first_sentence(text: str) -> str:
+    """Collapse whitespace and cut `text` after its first sentence."""
+    text = " ".join(text.split())
+    match = _SENTENCE_END.search(text)
+    sentence = text[: match.end()] if match else text
+    return re.sub(r"\.{2,}$", ".", sentence).strip()
+
+
+def docstring_args(obj: object) -> dict[str, str]:
+    """Parse the `Args:` section of `obj`'s docstring into {keyword: full text}."""
+    lines = (inspect.getdoc(obj) or "").splitlines()
+    entries: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        header = _ARGS_HEADER.match(line)
+        if header:
+            break
+    else:
+        return entries
+    base = len(header.group(1))
+    entry_indent: int | None = None
+    current: str | None = None
+    for line in lines[index + 1:]:
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        if indent <= base:
+            break
+        if entry_indent is None:
+            entry_indent = indent
+        if indent < entry_indent:
+            break
+        match = _ENTRY.match(line.strip()) if indent == entry_indent else None
+        if match:
+            current = match.group(1)
+            entries[current] = match.group(2)
+        elif current is not None:
+            entries[current] += " " + line.strip()
+    return entries
+
+
+def docstring_summary(obj: object) -> str:
+    """First sentence of `obj`'s docstring."""
+    paragraph = (inspect.getdoc(obj) or "").split("\n\n")[0]
+    return first_sentence(paragraph) or getattr(obj, "__name__", "")
+
+
+def _help_texts(target: Callable) -> dict[str, str]:
+    """Args texts of `target` and (for classes) its Keras base classes, nearest first."""
+    sources = inspect.getmro(target) if inspect.isclass(target) else (target,)
+    texts: dict[str, str] = {}
+    for source in sources:
+        for key, value in docstring_args(source).items():
+            texts.setdefault(key, value)
+    return texts
+
+
+def _json_default(value: object) -> object:
+    """Tuples -> lists, recursively (defaults must be JSON-compatible)."""
+    if isinstance(value, (tuple, list)):
+        return [_json_default(item) for item in value]
+    return value
+
+
+def _kind_of(name: str, default: object, required: bool) -> str:
+    """Infer a parameter kind from its keyword name and default value."""
+    if name in KIND_BY_NAME:
+        return KIND_BY_NAME[name]
+    if required or default is None:
+        return "json"
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    if isinstance(default, str):
+        return "json" if name.endswith(("_initializer", "_regularizer", "_constraint")) else "str"
+    if isinstance(default, (tuple, list)):
+        return "int_or_tuple"
+    return "json"
+
+
+def derive_params(
+    type_name: str, target: Callable, keep: frozenset[str] = frozenset(), extra: tuple[Param, ...] = ()
+) -> tuple[Param, ...]:
+    """Build the `Param`s of `target` (a layer class or factory) from its signature and docstring."""
+    function = target.__init__ if inspect.isclass(target) else target
+    texts = _help_texts(target)
+    params = []
+    for keyword in inspect.signature(function).parameters.values():
+        name = keyword.name
+        if keyword.kind in (keyword.VAR_KEYWORD, keyword.VAR_POSITIONAL):
+            continue
+        if name in SKIPPED and name not in keep:
+            continue
+        required = keyword.default is inspect.Parameter.empty
+        default = None if required else _json_default(keyword.default)
+        fields = {
+            "name": name, "kind": _kind_of(name, default, required), "default": default,
+            "required": required, "choices": None,
+            "help": first_sentence(texts.get(name, "")) or HELP_FALLBACK.get(name, f"Keras `{name}` argument."),
+        }
+        fields.update(OVERRIDES.get(("*", name), {}))
+        fields.update(OVERRIDES.get((type_name, name), {}))
+        params.append(Param(**fields))
+    return tuple(params) + extra
+
+
+def check_value(type_name: str, param: Param, value: object) -> object:
+    """Validate one JSON value against `param`; return it in constructor form (lists -> tuples)."""
+    def fail(expected: str) -> ValueError:
+        return ValueError(
+            f"`{param.name}` of {type_name} must be {expected}. Received: {param.name}={value!r}"
+        )
+
+    kind = param.kind
+    if value is None and (param.default is None and not param.required or kind.startswith("optional")):
+        return None
+    if kind == "choice":
+        if not any(type(value) is type(choice) and value == choice for choice in param.choices):
+            raise fail(f"one of {', '.join(repr(choice) for choice in param.choices)}")
+        return value
+    if kind in ("int", "optional_int"):
+        if not _is_int(value) or (param.name in POSITIVE_INTS and value <= 0):
+            raise fail("a positive integer" if param.name in POSITIVE_INTS else "an integer")
+        return value
+    if kind in ("float", "optional_float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail("a number")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise fail("a string")
+        return value
+    if kind == "shape":
+        if not isinstance(value, (list, tuple)) or not all(
+            item is None or (_is_int(item) and item > 0) for item in value
+        ):
+            raise fail("a list of positive integers or nulls, e.g. [28, 28, 1]")
+        return tuple(value)
+    if kind == "int_list":
+        if not isinstance(value, (list, tuple)) or not all(_is_int(item) for item in value):
+            raise fail("a list of integers, e.g. [2, 1]")
+        return tuple(value)
+    if kind == "int_or_tuple":
+        if not _is_int_tree(value):
+            raise fail("an integer or a list of integers, e.g. 3 or [3, 3]")
+        return _to_tuples(value)
+    return value
+
+
+def _is_int(value: object) -> bool:
+    """True for ints that are not bools."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_int_tree(value: object) -> bool:
+    """True for an int or a (nested) non-empty list of ints."""
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(_is_int_tree(item) for item in value)
+    return _is_int(value)
+
+
+def _to_tuples(value: object) -> object:
+    """Lists -> tuples, recursively."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_to_tuples(item) for item in value)
+    return value

@@ -1,0 +1,222 @@
+"""Structural checks of a spec (no Keras): ids, references, arity, cycles, inputs and outputs."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from studio import catalog
+from studio.spec import GraphSpec, Problem, SpecError, is_valid_id, spec_from_dict, split_ref
+
+
+def input_arity(spec: GraphSpec, layer_id: str) -> tuple[int, int | None]:
+    """How many inputs a call of this layer takes: (minimum, maximum or None for any)."""
+    layer = spec.layer(layer_id)
+    if layer is None:
+        return 0, None
+    if layer.type == "Model":
+        nested = nested_spec(layer.config)
+        count = len(nested.inputs) if nested else 1
+        return count, count
+    try:
+        layer_type = catalog.get_layer_type(catalog.canonical_type(layer.type))
+    except KeyError:
+        return 0, None
+    return layer_type.min_inputs, layer_type.max_inputs
+
+
+def nested_spec(config: dict) -> GraphSpec | None:
+    """The spec inside a ``Model`` layer's config, or None when it is missing or malformed."""
+    try:
+        return spec_from_dict(config.get("spec"))
+    except SpecError:
+        return None
+
+
+def is_source(spec: GraphSpec, call_id: str) -> bool:
+    """Whether a call starts the graph: an Input, or an application used on its own input."""
+    call = spec.call(call_id)
+    if call is None or call.inputs:
+        return False
+    layer = spec.layer(call.layer)
+    return layer is not None and input_arity(spec, layer.id)[0] == 0
+
+
+def _check_ids(spec: GraphSpec) -> list[Problem]:
+    problems = []
+    for kind, items in (("layer", spec.layers), ("call", spec.calls)):
+        seen: set[str] = set()
+        for item in items:
+            if item.id in seen:
+                problems.append(Problem(item.id, "duplicate_id", f"duplicate {kind} id '{item.id}'; every {kind} needs its own id"))
+            seen.add(item.id)
+            if not is_valid_id(item.id):
+                problems.append(
+                    Problem(item.id, "bad_id", f"{kind} id '{item.id}' must start with a letter or '_' and use only letters, digits, '_', '.', '-'")
+                )
+    return problems
+
+
+def _check_layers(spec: GraphSpec) -> list[Problem]:
+    problems = []
+    for layer in spec.layers:
+        if layer.type == "Model":
+            if nested_spec(layer.config) is None:
+                try:
+                    spec_from_dict(layer.config.get("spec"))
+                except SpecError as error:
+                    problems.append(Problem(layer.id, "bad_parameter", f"the nested model's `spec` is not a valid spec: {error}"))
+            continue
+        try:
+            catalog.get_layer_type(catalog.canonical_type(layer.type))
+        except KeyError:
+            valid = ", ".join(catalog.LAYER_TYPES)
+            problems.append(Problem(layer.id, "unknown_type", f"unknown layer type '{layer.type}'. Expected one of: {valid}"))
+        if not spec.calls_of(layer.id):
+            problems.append(Problem(layer.id, "unused_layer", f"layer '{layer.id}' is never called; connect it or delete it"))
+    return problems
+
+
+def _check_calls(spec: GraphSpec) -> list[Problem]:
+    problems = []
+    call_ids = {call.id for call in spec.calls}
+    for call in spec.calls:
+        layer = spec.layer(call.layer)
+        if layer is None:
+            problems.append(Problem(call.id, "dangling_input", f"calls layer '{call.layer}', which does not exist"))
+            continue
+        for ref in call.inputs:
+            source_id, _ = split_ref(ref)
+            if source_id == call.id:
+                problems.append(Problem(call.id, "cycle", f"is wired to itself (input '{ref}'); a layer cannot take its own output"))
+            elif source_id not in call_ids:
+                problems.append(Problem(call.id, "dangling_input", f"input '{ref}' does not exist; expected the id of another node"))
+        minimum, maximum = input_arity(spec, layer.id)
+        count = len(call.inputs)
+        if minimum == 0 and maximum == 0 and count:
+            problems.append(Problem(call.id, "bad_arity", f"{layer.type} starts the graph and takes no inputs. Received {count}"))
+        elif count < minimum:
+            expected = f"exactly {minimum}" if minimum == maximum else f"at least {minimum}"
+            kind = "missing_input" if count == 0 else "bad_arity"
+            problems.append(Problem(call.id, kind, f"{layer.type} needs {expected} input(s). Received {count}"))
+        elif maximum is not None and count > maximum:
+            problems.append(Problem(call.id, "bad_arity", f"{layer.type} takes at most {maximum} input(s). Received {count}"))
+    for layer in spec.layers:
+        if layer.type == "Input" and len(spec.calls_of(layer.id)) > 1:
+            problems.append(Problem(layer.id, "bad_arity", "an Input is one tensor; it cannot be called more than once"))
+    return problems
+
+
+def _check_inputs_outputs(spec: GraphSpec) -> list[Problem]:
+    problems = []
+    for ref in spec.inputs:
+        if spec.call(ref) is None:
+            problems.append(Problem(ref, "dangling_input", f"model input '{ref}' does not exist"))
+        elif not is_source(spec, ref):
+            problems.append(Problem(ref, "bad_input", f"model input '{ref}' must be an Input node (or an application on its own input)"))
+    for call in spec.calls:
+        if is_source(spec, call.id) and call.id not in spec.inputs:
+            problems.append(Problem(call.id, "bad_input", f"'{call.id}' starts the graph but is not listed in the model's inputs"))
+    if not spec.outputs:
+        problems.append(Problem(None, "no_outputs", "the model has no outputs; mark at least one node as an output"))
+    for ref in spec.outputs:
+        if spec.call(split_ref(ref)[0]) is None:
+            problems.append(Problem(split_ref(ref)[0], "dangling_input", f"model output '{ref}' does not exist"))
+    return problems
+
+
+def topological_order(spec: GraphSpec) -> tuple[list[str], list[list[str]]]:
+    """Calls in dependency order (Kahn), and the cycles that stop the rest from being ordered."""
+    call_ids = [call.id for call in spec.calls]
+    known = set(call_ids)
+    parents = {call.id: {split_ref(ref)[0] for ref in call.inputs} & known for call in spec.calls}
+    children: dict[str, list[str]] = {call_id: [] for call_id in call_ids}
+    for call_id, sources in parents.items():
+        for source in sources:
+            children[source].append(call_id)
+    waiting = {call_id: len(sources) for call_id, sources in parents.items()}
+    ready = deque(call_id for call_id in call_ids if waiting[call_id] == 0)
+    order: list[str] = []
+    while ready:
+        call_id = ready.popleft()
+        order.append(call_id)
+        for child in children[call_id]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    left = [call_id for call_id in call_ids if call_id not in set(order)]
+    return order, _cycles(left, parents)
+
+
+def _cycles(left: list[str], parents: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components (Tarjan) of the unordered calls that really loop."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    subset = set(left)
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for parent in sorted(parents[node] & subset):
+            if parent not in index:
+                visit(parent)
+                low[node] = min(low[node], low[parent])
+            elif parent in on_stack:
+                low[node] = min(low[node], index[parent])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:  # self-wiring is reported on its own
+                components.append(sorted(component, key=left.index))
+
+    for node in left:
+        if node not in index:
+            visit(node)
+    return components
+
+
+def ancestors(spec: GraphSpec, call_id: str) -> set[str]:
+    """Every call that this call depends on (itself included)."""
+    seen: set[str] = set()
+    pending = [call_id]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        call = spec.call(current)
+        if call is not None:
+            pending.extend(split_ref(ref)[0] for ref in call.inputs)
+    return seen
+
+
+def _check_reachability(spec: GraphSpec, cyclic: set[str]) -> list[Problem]:
+    problems = []
+    model_inputs = set(spec.inputs)
+    for ref in spec.outputs:
+        call_id = split_ref(ref)[0]
+        if spec.call(call_id) is None or call_id in cyclic:
+            continue
+        if not ancestors(spec, call_id) & model_inputs:
+            problems.append(Problem(call_id, "unreachable_output", f"output '{ref}' does not depend on any model input"))
+    return problems
+
+
+def check_structure(spec: GraphSpec) -> list[Problem]:
+    """Every structural problem of a spec, each naming its node; an empty list means Keras may build it."""
+    problems = _check_ids(spec) + _check_layers(spec) + _check_calls(spec) + _check_inputs_outputs(spec)
+    _, cycles = topological_order(spec)
+    for cycle in cycles:
+        loop = " -> ".join([*cycle, cycle[0]])
+        for call_id in cycle:
+            problems.append(Problem(call_id, "cycle", f"is part of a cycle: {loop}"))
+    problems += _check_reachability(spec, {call_id for cycle in cycles for call_id in cycle})
+    return problems

@@ -1,0 +1,247 @@
+"""The layer-graph spec: plain data that describes a Keras functional model, with a JSON form.
+
+A spec separates *layers* (a type and its constructor config; they own the weights) from *calls*
+(one layer applied to an ordered list of input tensors). A shared layer is one layer with two
+calls; a nested model is a layer of type ``Model`` whose config holds another spec under ``"spec"``;
+an application (``VGG16``...) is a layer whose config names the inner layers it exposes.
+
+Tensor references: ``"call_id"`` is the first output of a call, ``"call_id:2"`` its third output
+(for calls that produce several tensors: nested models with several outputs, applications exposing
+several inner layers).
+
+JSON form::
+
+    {"name": "mnist model", "description": "...", "section": "1.1",
+     "layers": [{"id": "img", "type": "Input", "config": {"shape": [784]}}, ...],
+     "calls": [{"id": "img", "layer": "img", "inputs": []}, ...],
+     "inputs": ["img"], "outputs": ["dense_2"]}
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT = "keras-functional-studio/1"
+_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+class SpecError(Exception):
+    """A spec that cannot be read or built; carries every problem found, each on its node."""
+
+    def __init__(self, problems: list[Problem] | str, node: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(node=node, kind="invalid", message=problems)]
+        self.problems = list(problems)
+        super().__init__("\n".join(problem.text() for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a spec: which node (call or layer id, None for the whole graph) and what."""
+
+    node: str | None
+    kind: str
+    message: str
+
+    def text(self) -> str:
+        """The problem as one line, prefixed with the node it belongs to."""
+        return f"Node '{self.node}': {self.message}" if self.node else self.message
+
+
+@dataclass
+class LayerSpec:
+    """A layer: its id (also its Keras name), its type and its constructor config."""
+
+    id: str
+    type: str
+    config: dict[str, Any] = field(default_factory=dict)
+    trainable: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (``trainable`` only when False)."""
+        data: dict[str, Any] = {"id": self.id, "type": self.type, "config": copy.deepcopy(self.config)}
+        if not self.trainable:
+            data["trainable"] = False
+        return data
+
+
+@dataclass
+class CallSpec:
+    """A call: layer ``layer`` applied to the tensors named in ``inputs`` (order matters)."""
+
+    id: str
+    layer: str
+    inputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form."""
+        return {"id": self.id, "layer": self.layer, "inputs": list(self.inputs)}
+
+
+@dataclass
+class GraphSpec:
+    """A whole functional model: layers, calls, ordered inputs and outputs, and a name."""
+
+    name: str
+    layers: list[LayerSpec] = field(default_factory=list)
+    calls: list[CallSpec] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    description: str = ""
+    section: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, ready for ``json.dumps``."""
+        data: dict[str, Any] = {"format": FORMAT, "name": self.name}
+        if self.description:
+            data["description"] = self.description
+        if self.section:
+            data["section"] = self.section
+        data["layers"] = [layer.to_dict() for layer in self.layers]
+        data["calls"] = [call.to_dict() for call in self.calls]
+        data["inputs"] = list(self.inputs)
+        data["outputs"] = list(self.outputs)
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text of the spec."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def copy(self) -> GraphSpec:
+        """A deep copy (specs are edited by value, never shared)."""
+        return spec_from_dict(self.to_dict())
+
+    def layer(self, layer_id: str) -> LayerSpec | None:
+        """The layer with this id, or None."""
+        return next((layer for layer in self.layers if layer.id == layer_id), None)
+
+    def call(self, call_id: str) -> CallSpec | None:
+        """The call with this id, or None."""
+        return next((call for call in self.calls if call.id == call_id), None)
+
+    def calls_of(self, layer_id: str) -> list[CallSpec]:
+        """Every call of one layer (more than one for a shared layer)."""
+        return [call for call in self.calls if call.layer == layer_id]
+
+    def layer_of(self, call_id: str) -> LayerSpec | None:
+        """The layer that a call applies, or None."""
+        call = self.call(call_id)
+        return self.layer(call.layer) if call else None
+
+    def consumers(self, call_id: str) -> list[str]:
+        """Ids of the calls that take an output of this call as input."""
+        return [call.id for call in self.calls if any(split_ref(ref)[0] == call_id for ref in call.inputs)]
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """``"conv:1"`` -> ``("conv", 1)``; ``"conv"`` -> ``("conv", 0)``."""
+    call_id, sep, index = ref.rpartition(":")
+    if sep and index.isdigit():
+        return call_id, int(index)
+    return ref, 0
+
+
+def make_ref(call_id: str, index: int = 0) -> str:
+    """Inverse of :func:`split_ref`."""
+    return call_id if index == 0 else f"{call_id}:{index}"
+
+
+def is_valid_id(identifier: object) -> bool:
+    """Whether a string can be a layer or call id (and so a Keras layer name)."""
+    return isinstance(identifier, str) and bool(_ID_PATTERN.match(identifier))
+
+
+def _require(condition: bool, message: str, node: str | None = None) -> None:
+    if not condition:
+        raise SpecError(message, node=node)
+
+
+def _layer_from_dict(data: Any, position: int) -> LayerSpec:
+    _require(isinstance(data, dict), f"layers[{position}] must be an object with id, type and config. Received: {data!r}")
+    layer_id = data.get("id")
+    _require(isinstance(layer_id, str) and layer_id != "", f"layers[{position}] needs a non-empty string `id`. Received: {layer_id!r}")
+    layer_type = data.get("type")
+    _require(isinstance(layer_type, str) and layer_type != "", f"`type` must be a layer type name such as 'Dense'. Received: {layer_type!r}", layer_id)
+    config = data.get("config", {})
+    _require(isinstance(config, dict), f"`config` must be an object of parameters. Received: {config!r}", layer_id)
+    trainable = data.get("trainable", True)
+    _require(isinstance(trainable, bool), f"`trainable` must be true or false. Received: {trainable!r}", layer_id)
+    unknown = set(data) - {"id", "type", "config", "trainable"}
+    _require(not unknown, f"unknown keys {sorted(unknown)}; a layer has id, type, config, trainable", layer_id)
+    return LayerSpec(id=layer_id, type=layer_type, config=copy.deepcopy(config), trainable=trainable)
+
+
+def _call_from_dict(data: Any, position: int) -> CallSpec:
+    _require(isinstance(data, dict), f"calls[{position}] must be an object with id, layer and inputs. Received: {data!r}")
+    call_id = data.get("id")
+    _require(isinstance(call_id, str) and call_id != "", f"calls[{position}] needs a non-empty string `id`. Received: {call_id!r}")
+    layer_id = data.get("layer", call_id)
+    _require(isinstance(layer_id, str), f"`layer` must be a layer id. Received: {layer_id!r}", call_id)
+    inputs = data.get("inputs", [])
+    _require(
+        isinstance(inputs, list) and all(isinstance(ref, str) for ref in inputs),
+        f"`inputs` must be a list of call ids. Received: {inputs!r}",
+        call_id,
+    )
+    unknown = set(data) - {"id", "layer", "inputs"}
+    _require(not unknown, f"unknown keys {sorted(unknown)}; a call has id, layer, inputs", call_id)
+    return CallSpec(id=call_id, layer=layer_id, inputs=list(inputs))
+
+
+def spec_from_dict(data: Any) -> GraphSpec:
+    """Read a spec from plain data; malformed data raises :class:`SpecError` saying what is wrong."""
+    _require(isinstance(data, dict), f"A spec must be a JSON object with layers, calls, inputs and outputs. Received: {type(data).__name__}")
+    form = data.get("format", FORMAT)
+    _require(form == FORMAT, f"Unsupported spec format {form!r}; expected {FORMAT!r}")
+    name = data.get("name", "model")
+    _require(isinstance(name, str) and name.strip() != "", f"`name` must be a non-empty string. Received: {name!r}")
+    for key in ("layers", "calls", "inputs", "outputs"):
+        _require(isinstance(data.get(key, []), list), f"`{key}` must be a list. Received: {data.get(key)!r}")
+    for key in ("inputs", "outputs"):
+        refs = data.get(key, [])
+        _require(all(isinstance(ref, str) for ref in refs), f"`{key}` must list call ids as strings. Received: {refs!r}")
+    for key in ("description", "section"):
+        _require(isinstance(data.get(key, ""), str), f"`{key}` must be a string. Received: {data.get(key)!r}")
+    known = {"format", "name", "description", "section", "layers", "calls", "inputs", "outputs"}
+    unknown = set(data) - known
+    _require(not unknown, f"Unknown keys {sorted(unknown)} in spec; expected {sorted(known)}")
+    return GraphSpec(
+        name=name,
+        layers=[_layer_from_dict(item, i) for i, item in enumerate(data.get("layers", []))],
+        calls=[_call_from_dict(item, i) for i, item in enumerate(data.get("calls", []))],
+        inputs=list(data.get("inputs", [])),
+        outputs=list(data.get("outputs", [])),
+        description=data.get("description", ""),
+        section=data.get("section", ""),
+    )
+
+
+def spec_from_json(text: str) -> GraphSpec:
+    """Read a spec from JSON text; bad JSON raises :class:`SpecError` with the line and column."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SpecError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from error
+    return spec_from_dict(data)
+
+
+def load_spec(path: str | Path) -> GraphSpec:
+    """Read a spec from a JSON file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError(f"Cannot read spec file '{path}': {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise SpecError(f"Spec file '{path}' is not UTF-8 text; expected a JSON spec") from error
+    return spec_from_json(text)
+
+
+def save_spec(spec: GraphSpec, path: str | Path) -> None:
+    """Write a spec as JSON."""
+    Path(path).write_text(spec.to_json() + "\n", encoding="utf-8")
