@@ -140,7 +140,9 @@ class _Builder:
         try:
             outputs = self._apply(layer, layer_spec.type, tensors)
         except Exception as error:  # noqa: BLE001 - Keras's own shape/type message, kept on this node
-            self.problems.append(Problem(call_id, "shape", f"{layer_spec.type} cannot take {self._shapes_text(tensors)}: {_message(error)}"))
+            self.problems.append(
+                Problem(call_id, "shape", f"{layer_spec.type} cannot take {self._shapes_text(tensors)}: {_message(error)}")
+            )
             return
         self._record(call_id, _as_list(outputs), layer)
 
@@ -192,13 +194,14 @@ def analyze(spec: GraphSpec) -> BuildResult:
     problems = check_structure(spec)
     builder = _Builder(spec)
     builder.problems = list(problems)
-    if any(problem.kind in ("duplicate_id", "unknown_type") for problem in problems):
+    if any(problem.kind == "duplicate_id" for problem in problems):
         return BuildResult(spec, None, builder.nodes, builder.problems)
     order, _ = topological_order(spec)
     blocked = {problem.node for problem in problems if problem.kind in ("dangling_input", "bad_arity", "missing_input", "cycle")}
+    unknown_layers = {problem.node for problem in problems if problem.kind in ("unknown_type", "bad_parameter")}
     for call_id in order:
         call = spec.call(call_id)
-        if call_id in blocked or spec.layer(call.layer) is None:
+        if call_id in blocked or call.layer in unknown_layers or spec.layer(call.layer) is None:
             continue
         builder.run_call(call_id)
     model = builder.model()

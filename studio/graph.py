@@ -51,7 +51,11 @@ def _check_ids(spec: GraphSpec) -> list[Problem]:
             seen.add(item.id)
             if not is_valid_id(item.id):
                 problems.append(
-                    Problem(item.id, "bad_id", f"{kind} id '{item.id}' must start with a letter or '_' and use only letters, digits, '_', '.', '-'")
+                    Problem(
+                        item.id,
+                        "bad_id",
+                        f"{kind} id '{item.id}' must start with a letter or '_' and use only letters, digits, '_', '.', '-'",
+                    )
                 )
     return problems
 

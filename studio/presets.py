@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from studio.spec import GraphSpec, SpecError, load_spec, spec_from_json
@@ -28,7 +28,7 @@ def preset_names() -> list[str]:
     return [key for key in PRESET_ORDER if key in found] + sorted(found - set(PRESET_ORDER))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _preset_text(key: str) -> str:
     return (PRESETS_DIR / f"{key}.json").read_text(encoding="utf-8")
 

@@ -166,7 +166,11 @@ def _layer_from_dict(data: Any, position: int) -> LayerSpec:
     layer_id = data.get("id")
     _require(isinstance(layer_id, str) and layer_id != "", f"layers[{position}] needs a non-empty string `id`. Received: {layer_id!r}")
     layer_type = data.get("type")
-    _require(isinstance(layer_type, str) and layer_type != "", f"`type` must be a layer type name such as 'Dense'. Received: {layer_type!r}", layer_id)
+    _require(
+        isinstance(layer_type, str) and layer_type != "",
+        f"`type` must be a layer type name such as 'Dense'. Received: {layer_type!r}",
+        layer_id,
+    )
     config = data.get("config", {})
     _require(isinstance(config, dict), f"`config` must be an object of parameters. Received: {config!r}", layer_id)
     trainable = data.get("trainable", True)
@@ -195,7 +199,9 @@ def _call_from_dict(data: Any, position: int) -> CallSpec:
 
 def spec_from_dict(data: Any) -> GraphSpec:
     """Read a spec from plain data; malformed data raises :class:`SpecError` saying what is wrong."""
-    _require(isinstance(data, dict), f"A spec must be a JSON object with layers, calls, inputs and outputs. Received: {type(data).__name__}")
+    _require(
+        isinstance(data, dict), f"A spec must be a JSON object with layers, calls, inputs and outputs. Received: {type(data).__name__}"
+    )
     form = data.get("format", FORMAT)
     _require(form == FORMAT, f"Unsupported spec format {form!r}; expected {FORMAT!r}")
     name = data.get("name", "model")
