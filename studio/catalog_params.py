@@ -66,7 +66,7 @@ POSITIVE_INTS = {
 # Kinds by keyword name, for keywords whose default does not tell (required or None).
 KIND_BY_NAME = {
     "units": "int", "filters": "int", "n": "int", "input_dim": "int", "output_dim": "int",
-    "num_heads": "int", "key_dim": "int", "rate": "float", "scale": "float",
+    "num_heads": "int", "key_dim": "int", "rate": "float",
     "kernel_size": "int_or_tuple", "strides": "int_or_tuple", "pool_size": "int_or_tuple",
     "size": "int_or_tuple", "dilation_rate": "int_or_tuple", "output_padding": "int_or_tuple",
     "cropping": "int_or_tuple", "attention_axes": "int_or_tuple", "output_shape": "int_or_tuple",
@@ -97,6 +97,7 @@ OVERRIDES: dict[tuple[str, str], dict] = {
     ("Input", "dtype"): {"kind": "choice", "choices": DTYPES, "default": "float32"},
     ("Input", "sparse"): {"kind": "bool", "default": False},
     ("Input", "shape"): {"required": True},
+    ("Rescaling", "scale"): {"kind": "float"},
 }
 # Help for keywords the docstrings do not describe.
 HELP_FALLBACK = {
@@ -113,22 +114,27 @@ HELP_FALLBACK = {
 
 _ARGS_HEADER = re.compile(r"^(\s*)(Args|Arguments):\s*$")
 _ENTRY = re.compile(r"^(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
-_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)\.(?=\s|$)")
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bie)(?<!\betc)(?<!\bvs)(?<!\bal)\.(?=\s|$)")
+# A first sentence that only names a type ("Integer.", "Boolean (default `True`).") gets the next one too.
+_TYPE_ONLY = re.compile(r"^(an? |optional )?(positive )?`?(int|integer|float|bool|boolean|str|string|tuple|list)\b", re.IGNORECASE)
 
 
 def first_sentence(text: str) -> str:
-    """Collapse whitespace and cut `text` after its first sentence."""
+    """Collapse whitespace and cut `text` after its first sentence (two when the first only names a type)."""
     text = " ".join(text.split())
     match = _SENTENCE_END.search(text)
-    sentence = text[: match.end()] if match else text
-    return re.sub(r"\.{2,}$", ".", sentence).strip()
+    end = match.end() if match else len(text)
+    if match and _TYPE_ONLY.match(text) and end < 40:
+        second = _SENTENCE_END.search(text, end)
+        end = second.end() if second else len(text)
+    return re.sub(r"\.{2,}$", ".", text[:end]).strip()
 
 
 def docstring_args(obj: object) -> dict[str, str]:
     """Parse the `Args:` section of `obj`'s docstring into {keyword: full text}."""
     lines = (inspect.getdoc(obj) or "").splitlines()
     entries: dict[str, str] = {}
-    for index, line in enumerate(lines):
+    for index, line in enumerate(lines):  # noqa: B007 - index is used after the loop
         header = _ARGS_HEADER.match(line)
         if header:
             break
@@ -172,13 +178,6 @@ def _help_texts(target: Callable) -> dict[str, str]:
     return texts
 
 
-def _json_default(value: object) -> object:
-    """Tuples -> lists, recursively (defaults must be JSON-compatible)."""
-    if isinstance(value, (tuple, list)):
-        return [_json_default(item) for item in value]
-    return value
-
-
 def _kind_of(name: str, default: object, required: bool) -> str:
     """Infer a parameter kind from its keyword name and default value."""
     if name in KIND_BY_NAME:
@@ -212,7 +211,7 @@ def derive_params(
         if name in SKIPPED and name not in keep:
             continue
         required = keyword.default is inspect.Parameter.empty
-        default = None if required else _json_default(keyword.default)
+        default = None if required else to_json(keyword.default)
         fields = {
             "name": name, "kind": _kind_of(name, default, required), "default": default,
             "required": required, "choices": None,
@@ -288,3 +287,26 @@ def _to_tuples(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return tuple(_to_tuples(item) for item in value)
     return value
+
+
+def to_json(value: object) -> object:
+    """Tuples -> lists and numpy scalars -> Python, recursively (get_config output -> spec JSON)."""
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+def scalar_form(value: object) -> int | None:
+    """The single int of a (nested) list whose leaves are all that int, else None."""
+    leaves, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+        else:
+            leaves.append(item)
+    return leaves[0] if isinstance(value, list) and leaves and len(set(leaves)) == 1 else None

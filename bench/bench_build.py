@@ -1,0 +1,74 @@
+"""Benchmark: spec -> model build time per preset against building the same model directly with
+Keras (the generated functional-API code, executed in-process), and import + codegen + DOT time for
+ResNet50. Run: .venv/bin/python bench/bench_build.py [--repeats N]"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras  # noqa: E402
+
+from studio.build import build_model  # noqa: E402
+from studio.codegen import generate_code  # noqa: E402
+from studio.diagram import DiagramOptions, diagram_dot  # noqa: E402
+from studio.importer import spec_from_model  # noqa: E402
+from studio.presets import load_preset, preset_names  # noqa: E402
+
+
+def best_time(function, repeats: int) -> float:
+    """Median wall time of ``function`` over ``repeats`` runs (after one warm-up run)."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def direct_builder(code: str):
+    """A function that runs generated Keras code and returns its model."""
+    compiled = compile(code, "<generated>", "exec")
+
+    def build() -> keras.Model:
+        namespace: dict = {}
+        exec(compiled, namespace)  # noqa: S102 - our own generated code, the 'plain Keras' baseline
+        return namespace["model"]
+
+    return build
+
+
+def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{'preset':<18} {'studio s':>9} {'keras s':>9} {'ratio':>6}")
+    for key in preset_names():
+        spec = load_preset(key)
+        repeats = 1 if key == "vgg16_features" else args.repeats
+        studio_time = best_time(lambda spec=spec: build_model(spec), repeats)
+        keras_time = best_time(direct_builder(generate_code(spec)), repeats)
+        print(f"{key:<18} {studio_time:9.3f} {keras_time:9.3f} {studio_time / keras_time:6.2f}")
+    model = keras.applications.ResNet50(weights=None)
+    start = time.perf_counter()
+    spec = spec_from_model(model)
+    imported = time.perf_counter()
+    generate_code(spec)
+    coded = time.perf_counter()
+    diagram_dot(spec, DiagramOptions())
+    drawn = time.perf_counter()
+    print(
+        f"ResNet50 ({len(spec.calls)} calls): import {imported - start:.2f} s, codegen {coded - imported:.2f} s, "
+        f"DOT (includes a build) {drawn - coded:.2f} s, total {drawn - start:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""The layer catalogue: palette types, their parameters (derived from Keras) and layer construction."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+
+import keras
+
+from studio.catalog_params import (
+    HELP_FALLBACK,
+    LayerType,
+    Param,
+    check_value,
+    derive_params,
+    docstring_summary,
+    scalar_form,
+    to_json,
+)
+
+__all__ = [
+    "APPLICATION_TYPES", "COMMON_KEYWORDS", "LAYER_TYPES", "LayerType", "Param",
+    "application_layer_names", "canonical_type", "coerce_config", "config_from_layer",
+    "create_input", "create_layer", "default_config", "get_layer_type", "palette_groups",
+    "search_types",
+]
+
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "Inputs": ("Input",),
+    "Core": ("Dense", "Dropout", "Activation", "Embedding"),
+    "Convolution": ("Conv1D", "Conv2D", "Conv2DTranspose", "SeparableConv2D"),
+    "Pooling": (
+        "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+        "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+    ),
+    "Reshaping": ("Flatten", "Reshape", "Permute", "RepeatVector", "UpSampling2D", "ZeroPadding2D", "Cropping2D"),
+    "Normalization": ("BatchNormalization", "LayerNormalization", "Rescaling"),
+    "Recurrent": ("SimpleRNN", "LSTM", "GRU"),
+    "Wrappers": ("Bidirectional", "TimeDistributed"),
+    "Attention": ("MultiHeadAttention",),
+    "Merge": ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot"),
+    "Applications": ("VGG16", "VGG19", "ResNet50", "MobileNetV2"),
+    "Models": ("Model",),
+}
+APPLICATION_TYPES = frozenset(_GROUPS["Applications"])
+RECURRENT_TYPES = frozenset(_GROUPS["Recurrent"])
+# Base-layer keywords every plain layer accepts although the palette form does not show them.
+COMMON_KEYWORDS = ("trainable", "dtype")
+_ARITY: dict[str, tuple[int, int | None]] = {
+    **{merge: (2, None) for merge in _GROUPS["Merge"]},
+    **{application: (0, 1) for application in APPLICATION_TYPES},
+    "Input": (0, 0), "MultiHeadAttention": (2, 3), "Subtract": (2, 2), "Dot": (2, 2), "Model": (1, None),
+}
+_APPLICATION_EXTRAS = (
+    Param("outputs", "json", None, False, None, HELP_FALLBACK["outputs"]),
+    Param("frozen", "json", [], False, None, HELP_FALLBACK["frozen"]),
+)
+_STARTER_CONFIGS: dict[str, dict] = {
+    "Input": {"shape": [784]},
+    "Dense": {"units": 32},
+    "Dropout": {"rate": 0.5},
+    "Activation": {"activation": "relu"},
+    "Embedding": {"input_dim": 1000, "output_dim": 64},
+    **{conv: {"filters": 16, "kernel_size": 3} for conv in _GROUPS["Convolution"]},
+    "AveragePooling1D": {"pool_size": 2},
+    "AveragePooling2D": {"pool_size": 2},
+    "Reshape": {"target_shape": [28, 28, 1]},
+    "Permute": {"dims": [2, 1]},
+    "RepeatVector": {"n": 3},
+    "Rescaling": {"scale": 1 / 255},
+    **{rnn: {"units": 32} for rnn in RECURRENT_TYPES},
+    "Bidirectional": {"layer": {"type": "LSTM", "config": {"units": 32}}},
+    "TimeDistributed": {"layer": {"type": "Dense", "config": {"units": 32}}},
+    "MultiHeadAttention": {"num_heads": 2, "key_dim": 16},
+    "Dot": {"axes": 1},
+    **{application: {"weights": None, "include_top": True} for application in APPLICATION_TYPES},
+}
+
+
+def _keras_target(type_name: str) -> Callable:
+    """The Keras class or factory behind a catalogue type."""
+    if type_name == "Input":
+        return keras.Input
+    if type_name in APPLICATION_TYPES:
+        return getattr(keras.applications, type_name)
+    return getattr(keras.layers, type_name)
+
+
+def _build_catalogue() -> dict[str, LayerType]:
+    """Derive every palette entry from Keras."""
+    types: dict[str, LayerType] = {}
+    for group, names in _GROUPS.items():
+        for type_name in names:
+            minimum, maximum = _ARITY.get(type_name, (1, 1))
+            if type_name == "Model":
+                summary = "A nested model whose layers are another graph spec (built by the graph builder)."
+                types[type_name] = LayerType(type_name, group, summary, (), minimum, maximum)
+                continue
+            target = _keras_target(type_name)
+            if type_name in APPLICATION_TYPES:
+                params = derive_params(type_name, target, frozenset({"weights"}), _APPLICATION_EXTRAS)
+            else:
+                params = derive_params(type_name, target, frozenset({"dtype"} if type_name == "Input" else ()))
+            types[type_name] = LayerType(type_name, group, docstring_summary(target), params, minimum, maximum)
+    return types
+
+
+LAYER_TYPES: dict[str, LayerType] = _build_catalogue()
+_PLAIN_LAYERS = [name for name in LAYER_TYPES if name not in APPLICATION_TYPES and name not in ("Input", "Model")]
+_ALIASES: dict[str, str] = {
+    alias: name
+    for name in _PLAIN_LAYERS
+    for alias in dir(keras.layers)
+    if alias != name and getattr(keras.layers, alias) is getattr(keras.layers, name)
+}
+_ALIASES["InputLayer"] = "Input"
+_BY_LOWER_NAME = {name.lower(): name for name in [*LAYER_TYPES, *_ALIASES]}
+_SEARCH_TEXT = {
+    name: " ".join([name, entry.group, entry.summary, *(alias for alias, target in _ALIASES.items() if target == name)]).lower()
+    for name, entry in LAYER_TYPES.items()
+}
+# Types that may be wrapped by TimeDistributed: single-input plain layers.
+_WRAPPABLE = {
+    "Bidirectional": tuple(sorted(RECURRENT_TYPES)),
+    "TimeDistributed": tuple(name for name in _PLAIN_LAYERS if _ARITY.get(name, (1, 1)) == (1, 1)),
+}
+
+
+def canonical_type(name: str) -> str:
+    """Map a Keras alias (MaxPool2D, AvgPool1D, ...) to its catalogue name; unknown names come back unchanged."""
+    if name in LAYER_TYPES:
+        return name
+    resolved = _ALIASES.get(name) or _BY_LOWER_NAME.get(name.lower(), name)
+    return _ALIASES.get(resolved, resolved)
+
+
+def get_layer_type(name: str) -> LayerType:
+    """Look up a catalogue entry by name or alias (KeyError naming the valid types if unknown)."""
+    canonical = canonical_type(name)
+    if canonical not in LAYER_TYPES:
+        raise KeyError(f"Unknown layer type '{name}'; valid types: {', '.join(LAYER_TYPES)}")
+    return LAYER_TYPES[canonical]
+
+
+def palette_groups() -> dict[str, list[str]]:
+    """Palette group -> type names, in palette order."""
+    groups: dict[str, list[str]] = {}
+    for layer_type in LAYER_TYPES.values():
+        groups.setdefault(layer_type.group, []).append(layer_type.name)
+    return groups
+
+
+def search_types(query: str) -> list[str]:
+    """Type names whose name, alias, group or summary contains `query` (case-insensitive)."""
+    needle = query.strip().lower()
+    return [name for name, haystack in _SEARCH_TEXT.items() if needle in haystack]
+
+
+def default_config(type_name: str) -> dict:
+    """The starter config of a new node: required parameters filled in, optional ones omitted."""
+    return copy.deepcopy(_STARTER_CONFIGS.get(get_layer_type(type_name).name, {}))
+
+
+def coerce_config(type_name: str, config: dict, name: str | None = None) -> dict:
+    """Validate a JSON spec config and turn it into constructor kwargs (lists -> tuples, nested layers built).
+
+    `name` (the node name) only serves to name a wrapper's inner layer `f"{name}_inner"`.
+    For applications the result keeps the spec-only keys `outputs` and `frozen`.
+    """
+    layer_type = get_layer_type(type_name)
+    if not isinstance(config, dict):
+        raise TypeError(f"The config of a {layer_type.name} must be a dict. Received: {config!r}")
+    params = {param.name: param for param in layer_type.params}
+    common = () if layer_type.group in ("Inputs", "Applications", "Models") else COMMON_KEYWORDS
+    for key in config:
+        if key not in params and key not in common:
+            raise ValueError(
+                f"Unknown parameter '{key}' for {layer_type.name}; valid: {', '.join(params) or '(none)'}"
+            )
+    missing = [param for param in layer_type.params if param.required and param.name not in config]
+    if missing:
+        details = "; ".join(f"'{param.name}' ({param.help})" for param in missing)
+        raise ValueError(f"Missing required parameter(s) for {layer_type.name}: {details}")
+    kwargs: dict = {}
+    for key, value in config.items():
+        param = params.get(key)
+        if param is None:
+            expected = bool if key == "trainable" else str
+            if not isinstance(value, expected):
+                raise ValueError(f"`{key}` must be a {expected.__name__}. Received: {key}={value!r}")
+            kwargs[key] = value
+        elif param.kind == "layer":
+            kwargs[key] = _inner_layer(layer_type.name, value, name)
+        elif key in ("outputs", "frozen"):
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise ValueError(f"`{key}` must be a list of inner layer names. Received: {key}={value!r}")
+            kwargs[key] = list(value)
+        else:
+            kwargs[key] = check_value(layer_type.name, param, value)
+    return kwargs
+
+
+def _inner_layer(wrapper: str, value: object, outer_name: str | None) -> keras.layers.Layer:
+    """Build the layer wrapped by Bidirectional / TimeDistributed from {"type", "config"[, "name"]}."""
+    if (
+        not isinstance(value, dict) or not isinstance(value.get("type"), str)
+        or not isinstance(value.get("config", {}), dict) or set(value) - {"type", "config", "name"}
+    ):
+        raise ValueError(
+            f'`layer` of {wrapper} must be a dict like {{"type": "LSTM", "config": {{"units": 32}}}}. '
+            f"Received: layer={value!r}"
+        )
+    inner_type = canonical_type(value["type"])
+    if inner_type not in _WRAPPABLE[wrapper]:
+        raise ValueError(
+            f"`layer` of {wrapper} must be one of {', '.join(_WRAPPABLE[wrapper])}. Received: type={value['type']!r}"
+        )
+    inner_name = value.get("name") or (f"{outer_name}_inner" if outer_name else None)
+    try:
+        return create_layer(inner_type, value.get("config", {}), inner_name)
+    except (ValueError, TypeError) as error:
+        raise _rethrow(error, f"`layer` of {wrapper}") from error
+
+
+def _rethrow(error: Exception, context: str) -> Exception:
+    """Prefix a Keras ValueError/TypeError with the node it came from, keeping its type."""
+    return (ValueError if isinstance(error, ValueError) else TypeError)(f"{context}: {error}")
+
+
+def create_layer(type_name: str, config: dict, name: str) -> keras.layers.Layer:
+    """Instantiate a Keras layer from a spec config (constructor kwargs, JSON data)."""
+    layer_type = get_layer_type(type_name)
+    if layer_type.name == "Model":
+        raise ValueError("'Model' nodes hold a nested graph spec; the graph builder handles nested models")
+    if layer_type.name in APPLICATION_TYPES:
+        return _create_application(layer_type.name, config, name)
+    kwargs = coerce_config(layer_type.name, config, name)
+    layer_class = keras.layers.InputLayer if layer_type.name == "Input" else getattr(keras.layers, layer_type.name)
+    try:
+        return layer_class(**kwargs, name=name)
+    except (ValueError, TypeError) as error:
+        raise _rethrow(error, f"{layer_type.name} '{name}'") from error
+
+
+def create_input(config: dict, name: str) -> keras.KerasTensor:
+    """Create the `keras.Input` tensor of an Input node, with the catalogue's validation."""
+    kwargs = coerce_config("Input", config)
+    try:
+        return keras.Input(**kwargs, name=name)
+    except (ValueError, TypeError) as error:
+        raise _rethrow(error, f"Input '{name}'") from error
+
+
+def _create_application(type_name: str, config: dict, name: str) -> keras.Model:
+    """Build a keras.applications model, exposing the requested inner outputs and freezing layers."""
+    kwargs = coerce_config(type_name, config)
+    outputs, frozen = kwargs.pop("outputs", None), kwargs.pop("frozen", [])
+    kwargs.setdefault("weights", None)
+    try:
+        application = _build_application(type_name, kwargs)
+    except (ValueError, TypeError) as error:
+        raise _rethrow(error, f"{type_name} '{name}'") from error
+    except Exception as error:  # noqa: BLE001 - Keras raises a bare Exception when a download fails
+        if kwargs["weights"] != "imagenet":
+            raise
+        raise ValueError(
+            f"ImageNet weights for {type_name} could not be downloaded ({error}); "
+            "use weights=None for random initialisation"
+        ) from error
+    names = [layer.name for layer in application.layers]
+    unknown = [layer_name for layer_name in [*(outputs or []), *frozen] if layer_name not in names]
+    if unknown:
+        raise ValueError(
+            f"{type_name} '{name}' has no inner layer named {', '.join(map(repr, unknown))}; "
+            f"valid names include {', '.join(names[1:6])}, ..., {names[-1]} ({len(names)} in all)"
+        )
+    for layer_name in frozen:
+        application.get_layer(layer_name).trainable = False
+    tensors = [application.get_layer(layer_name).output for layer_name in outputs] if outputs else application.outputs
+    inputs = application.inputs
+    return keras.Model(
+        inputs=inputs[0] if len(inputs) == 1 else inputs,
+        outputs=tensors[0] if len(tensors) == 1 else tensors,
+        name=name,
+    )
+
+
+def application_layer_names(type_name: str, config: dict) -> list[str]:
+    """Inner layer names of an application (for picking `outputs` / `frozen`), built once with weights=None."""
+    layer_type = get_layer_type(type_name)
+    if layer_type.name not in APPLICATION_TYPES:
+        raise ValueError(f"{layer_type.name} is not an application; applications: {', '.join(sorted(APPLICATION_TYPES))}")
+    kwargs = coerce_config(layer_type.name, config)
+    include_top = kwargs.get("include_top", True)
+    input_shape = kwargs.get("input_shape")
+    pooling = None if include_top else kwargs.get("pooling")
+    return list(_application_layer_names(layer_type.name, include_top, input_shape, pooling, kwargs.get("alpha", 1.0)))
+
+
+@functools.lru_cache(maxsize=32)
+def _application_layer_names(
+    type_name: str, include_top: bool, input_shape: tuple | None, pooling: str | None, alpha: float
+) -> tuple[str, ...]:
+    """Cached inner layer names of one application variant."""
+    extra = {"alpha": alpha} if type_name == "MobileNetV2" else {}
+    application = _build_application(
+        type_name, {"include_top": include_top, "weights": None, "input_shape": input_shape, "pooling": pooling, **extra}
+    )
+    return tuple(layer.name for layer in application.layers)
+
+
+def _build_application(type_name: str, kwargs: dict) -> keras.Model:
+    """Call the keras.applications factory; its auto-named input layer is renamed `input_layer` (stable names)."""
+    application = _keras_target(type_name)(**kwargs)
+    for layer in application.layers:
+        if isinstance(layer, keras.layers.InputLayer) and len(application.inputs) == 1:
+            layer.name = "input_layer"
+    return application
+
+
+# get_config keys left out of round-trip comparisons: `trainable` lives on the spec's layer entry, a wrapper
+# sets `zero_output_for_mask` on its inner RNN by itself, and a built wrapper adds its inner layer's `build_config`.
+_IGNORED_KEYS = frozenset({"trainable", "zero_output_for_mask", "build_config"})
+
+
+def _comparable(value: object) -> object:
+    """A layer's get_config as JSON, recursively without keys that are not part of a catalogue config."""
+    if isinstance(value, dict):
+        return {key: _comparable(item) for key, item in value.items() if key not in _IGNORED_KEYS}
+    return to_json(value) if not isinstance(value, (list, tuple)) else [_comparable(item) for item in value]
+
+
+def _recreated(type_name: str, config: dict, name: str) -> object:
+    """Comparable get_config of the layer `create_layer` makes from `config` (None if it fails)."""
+    try:
+        return _comparable(create_layer(type_name, config, name).get_config())
+    except (ValueError, TypeError):
+        return None
+
+
+@functools.cache
+def _reference_config(type_name: str) -> dict:
+    """Comparable get_config of the starter layer of a type: the Keras defaults in serialised form."""
+    return _comparable(create_layer(type_name, default_config(type_name), "reference").get_config())
+
+
+def config_from_layer(layer: keras.layers.Layer) -> tuple[str, dict]:
+    """Inverse for the importer: a live Keras layer -> (type name, minimal config)."""
+    type_name = type(layer).__name__
+    if isinstance(layer, keras.layers.InputLayer):
+        return "Input", _input_config(layer)
+    if type_name not in _PLAIN_LAYERS or getattr(keras.layers, type_name) is not type(layer):
+        kind = "a nested model (import it as a 'Model' node)" if isinstance(layer, keras.Model) else "not in the catalogue"
+        raise ValueError(
+            f"Layer '{layer.name}' is a {type_name}, which is {kind}; supported types: {', '.join(_PLAIN_LAYERS)}"
+        )
+    layer_type = LAYER_TYPES[type_name]
+    target = _comparable(layer.get_config())
+    reference = _reference_config(type_name)
+    full: dict = {"dtype": layer.dtype_policy.name} if layer.dtype_policy.name != "float32" else {}
+    for param in layer_type.params:
+        if param.kind == "layer":
+            full[param.name] = _inner_config(layer)
+        elif param.name in target:
+            full[param.name] = target[param.name]
+    optional = [param.name for param in layer_type.params if not param.required and param.kind != "layer"]
+    # Fast path: drop what equals the starter layer's value; if that no longer round-trips (a value implied
+    # by another, like pooling strides by pool_size), start again from everything.
+    config = {key: value for key, value in full.items() if key not in optional or value != reference.get(key)}
+    if _recreated(type_name, config, layer.name) != target:
+        config = full
+    for key in [key for key in optional if key in config]:
+        trial = {other: value for other, value in config.items() if other != key}
+        if _recreated(type_name, trial, layer.name) == target:
+            config = trial
+    for key in [param.name for param in layer_type.params if param.kind == "int_or_tuple" and param.name in config]:
+        scalar = scalar_form(config[key])  # [3, 3] -> 3 when Keras expands it back the same way
+        if scalar is not None and _recreated(type_name, {**config, key: scalar}, layer.name) == target:
+            config[key] = scalar
+    if _recreated(type_name, config, layer.name) != target:
+        differing = sorted(key for key, value in target.items() if key != "name" and reference.get(key) != value)
+        raise ValueError(
+            f"Layer '{layer.name}' ({type_name}) cannot be represented exactly by the catalogue; "
+            f"check its settings: {', '.join(differing)}"
+        )
+    return type_name, config
+
+
+def _inner_config(wrapper: keras.layers.Layer) -> dict:
+    """The nested {"type", "config"[, "name"]} form of a wrapper's inner layer."""
+    inner = wrapper.forward_layer if isinstance(wrapper, keras.layers.Bidirectional) else wrapper.layer
+    inner_type, inner_config = config_from_layer(inner)
+    nested = {"type": inner_type, "config": inner_config}
+    inner_name = inner.name
+    if isinstance(wrapper, keras.layers.Bidirectional) and inner_name.startswith("forward_"):
+        inner_name = inner_name[len("forward_"):]
+    if inner_name != f"{wrapper.name}_inner":
+        nested["name"] = inner_name
+    return nested
+
+
+def _input_config(layer: keras.layers.InputLayer) -> dict:
+    """Minimal Input config of an InputLayer."""
+    layer_config = layer.get_config()
+    batch_shape = list(layer_config["batch_shape"])
+    config: dict = {"shape": batch_shape[1:]}
+    if batch_shape[0] is not None:
+        config["batch_size"] = batch_shape[0]
+    if layer_config.get("dtype", "float32") != "float32":
+        config["dtype"] = layer_config["dtype"]
+    if layer_config.get("sparse"):
+        config["sparse"] = True
+    if _recreated("Input", config, layer.name) != _comparable(layer_config):
+        raise ValueError(f"Input '{layer.name}' cannot be represented exactly (ragged or optional inputs are not supported)")
+    return config
