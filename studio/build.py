@@ -100,8 +100,8 @@ class _Builder:
         self.layers[layer_id] = created
         return created
 
-    def input_tensors(self, refs: list[str]) -> list | None:
-        """The tensors a call takes, or None when one of them could not be made."""
+    def input_tensors(self, refs: list[str], consumer: str | None) -> list | None:
+        """The tensors a call (or, for ``consumer=None``, the model) takes; None when one is missing."""
         tensors = []
         for ref in refs:
             call_id, index = split_ref(ref)
@@ -109,7 +109,12 @@ class _Builder:
             if produced is None:
                 return None
             if index >= len(produced):
-                self.problems.append(Problem(call_id, "dangling_input", f"has {len(produced)} output(s); '{ref}' asks for output {index}"))
+                where = f"input '{ref}'" if consumer else f"model output '{ref}'"
+                self.problems.append(
+                    Problem(
+                        consumer, "dangling_input", f"{where} asks for output {index} of '{call_id}', which has {len(produced)} output(s)"
+                    )
+                )
                 return None
             tensors.append(produced[index])
         return tensors
@@ -134,7 +139,7 @@ class _Builder:
             self.source_tensors[call_id] = list(layer.inputs)
             self._record(call_id, list(layer.outputs), layer)
             return
-        tensors = self.input_tensors(call.inputs)
+        tensors = self.input_tensors(call.inputs, call_id)
         if tensors is None:
             return
         try:
@@ -170,7 +175,7 @@ class _Builder:
     def model(self) -> keras.Model | None:
         """Assemble the functional model from the inputs and outputs, if every piece was built."""
         inputs = [tensor for ref in self.spec.inputs for tensor in self.source_tensors.get(ref, [])]
-        outputs = self.input_tensors(self.spec.outputs)
+        outputs = self.input_tensors(self.spec.outputs, None)
         if self.problems or outputs is None or len(inputs) < len(self.spec.inputs):
             return None
         try:

@@ -230,3 +230,11 @@ def test_every_problem_is_collected_not_just_the_first():
     spec.outputs.append("ghost")
     problems = problems_of(spec)
     assert {"dense", "dense_2", "ghost"} <= {problem.node for problem in problems}
+
+
+def test_reference_to_a_missing_output_index_is_reported_on_the_consumer():
+    spec = mlp()
+    spec.call("dense_1").inputs = ["dense:1"]
+    problems = problems_of(spec)
+    assert [problem.node for problem in problems] == ["dense_1"]
+    assert "asks for output 1 of 'dense', which has 1 output(s)" in problems[0].message
