@@ -1,0 +1,39 @@
+"""A tiny Streamlit app for the canvas browser test: one preset (``?preset=``), the palette, the canvas, the calls as JSON."""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from components.canvas import render_canvas, render_palette  # noqa: E402
+from studio.build import analyze, spec_key  # noqa: E402
+from studio.presets import load_preset  # noqa: E402
+
+st.set_page_config(page_title="Canvas test", layout="wide")
+preset = st.query_params.get("preset", "multi_io")
+if st.session_state.get("preset") != preset:
+    st.session_state.preset = preset
+    st.session_state.spec = load_preset(preset)
+spec = st.session_state.spec
+results = st.session_state.setdefault("results", {})
+key = spec_key(spec)
+if key not in results:
+    results.clear()
+    results[key] = analyze(spec)
+result = results[key]
+
+added = render_palette(spec, key="palette")
+if added is not None:
+    st.session_state.spec = added
+    st.rerun()
+edited = render_canvas(spec, result, key="canvas", height=int(st.query_params.get("height", 560)))
+if edited is not None:
+    st.session_state.spec = edited
+    st.rerun()
+st.code(json.dumps({call.id: call.inputs for call in spec.calls}), language="json")
+st.caption("outputs: " + json.dumps(spec.outputs))
