@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import studio  # noqa: E402,F401,I001 - first, to quiet TensorFlow start-up logs
 import keras  # noqa: E402
-
 from studio.build import build_model  # noqa: E402
 from studio.codegen import generate_code  # noqa: E402
 from studio.diagram import DiagramOptions, diagram_dot  # noqa: E402
@@ -21,15 +21,16 @@ from studio.importer import spec_from_model  # noqa: E402
 from studio.presets import load_preset, preset_names  # noqa: E402
 
 
-def best_time(function, repeats: int) -> float:
-    """Median wall time of ``function`` over ``repeats`` runs (after one warm-up run)."""
-    function()
-    times = []
+def paired_times(first, second, repeats: int) -> tuple[float, float]:
+    """Median wall times of two functions, run alternately (after one warm-up each) so load hits both alike."""
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for function, bucket in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            function()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def direct_builder(code: str):
@@ -47,14 +48,13 @@ def direct_builder(code: str):
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     print(f"{'preset':<18} {'studio s':>9} {'keras s':>9} {'ratio':>6}")
     for key in preset_names():
         spec = load_preset(key)
         repeats = 1 if key == "vgg16_features" else args.repeats
-        studio_time = best_time(lambda spec=spec: build_model(spec), repeats)
-        keras_time = best_time(direct_builder(generate_code(spec)), repeats)
+        studio_time, keras_time = paired_times(lambda spec=spec: build_model(spec), direct_builder(generate_code(spec)), repeats)
         print(f"{key:<18} {studio_time:9.3f} {keras_time:9.3f} {studio_time / keras_time:6.2f}")
     model = keras.applications.ResNet50(weights=None)
     start = time.perf_counter()
