@@ -93,7 +93,7 @@ class _Builder:
             return None
         except Exception as error:  # noqa: BLE001 - any Keras constructor error becomes a node message
             self.failed_layers.add(layer_id)
-            self.problems.append(Problem(layer_id, "bad_parameter", f"{layer.type}: {_message(error)}"))
+            self.problems.append(Problem(layer_id, "bad_parameter", _message(error)))
             return None
         if not layer.trainable:
             created.trainable = False
@@ -204,6 +204,9 @@ def analyze(spec: GraphSpec) -> BuildResult:
     order, _ = topological_order(spec)
     blocked = {problem.node for problem in problems if problem.kind in ("dangling_input", "bad_arity", "missing_input", "cycle")}
     unknown_layers = {problem.node for problem in problems if problem.kind in ("unknown_type", "bad_parameter")}
+    for layer in spec.layers:  # create every layer first, so each bad parameter is reported, wired or not
+        if layer.type != "Input" and layer.id not in unknown_layers and spec.calls_of(layer.id):
+            builder.keras_layer(layer.id)
     for call_id in order:
         call = spec.call(call_id)
         if call_id in blocked or call.layer in unknown_layers or spec.layer(call.layer) is None:

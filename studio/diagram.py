@@ -171,7 +171,7 @@ class _SpecDrawing:
             lines.append("model input")
             attributes["shape"] = "box"
             attributes["style"] = "filled"
-        outputs = [number for number, ref in enumerate(self.spec.outputs) if split_ref(ref)[0] == call.id]
+        outputs = [number for number, ref in enumerate(self.spec.outputs, start=1) if split_ref(ref)[0] == call.id]
         if outputs:
             marks = ", ".join(f"#{number}" for number in outputs[:_MAX_SHAPES_SHOWN])
             if len(outputs) > _MAX_SHAPES_SHOWN:

@@ -63,6 +63,8 @@ def _check_ids(spec: GraphSpec) -> list[Problem]:
 def _check_layers(spec: GraphSpec) -> list[Problem]:
     problems = []
     for layer in spec.layers:
+        if not spec.calls_of(layer.id):
+            problems.append(Problem(layer.id, "unused_layer", f"layer '{layer.id}' is never called; connect it or delete it"))
         if layer.type == "Model":
             if nested_spec(layer.config) is None:
                 try:
@@ -75,8 +77,6 @@ def _check_layers(spec: GraphSpec) -> list[Problem]:
         except KeyError:
             valid = ", ".join(catalog.LAYER_TYPES)
             problems.append(Problem(layer.id, "unknown_type", f"unknown layer type '{layer.type}'. Expected one of: {valid}"))
-        if not spec.calls_of(layer.id):
-            problems.append(Problem(layer.id, "unused_layer", f"layer '{layer.id}' is never called; connect it or delete it"))
     return problems
 
 

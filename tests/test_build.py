@@ -238,3 +238,19 @@ def test_reference_to_a_missing_output_index_is_reported_on_the_consumer():
     problems = problems_of(spec)
     assert [problem.node for problem in problems] == ["dense_1"]
     assert "asks for output 1 of 'dense', which has 1 output(s)" in problems[0].message
+
+
+def test_bad_parameter_downstream_of_a_failed_node_is_still_reported():
+    spec = mlp()
+    spec.call("dense_1").inputs = ["dense_1"]
+    spec.layer("dense_2").config["units"] = 0
+    nodes = {problem.node for problem in problems_of(spec)}
+    assert {"dense_1", "dense_2"} <= nodes
+
+
+def test_a_nested_model_that_no_node_calls_is_reported():
+    spec = load_preset("autoencoder")
+    spec.calls = [call for call in spec.calls if call.id != "decoder"]
+    spec.outputs = ["encoder"]
+    problems = problems_of(spec)
+    assert [(problem.node, problem.kind) for problem in problems] == [("decoder", "unused_layer")]

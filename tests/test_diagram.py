@@ -153,7 +153,7 @@ def test_multi_output_application_is_drawn_flat(vgg_result):
     drawing = spec_dot(vgg_result.spec, DiagramOptions(), vgg_result)
     node = _node_by_first_label_line(_parsed(drawing), "vgg16")
     assert "(23 outputs)" in _unquoted(node, "label")
-    assert "model output #0, #1, #2, ... (23 in all)" in _unquoted(node, "label")
+    assert "model output #1, #2, #3, ... (23 in all)" in _unquoted(node, "label")
 
 
 # --- spec_dot (drawing of a spec that does not build) ----------------------------------------------
@@ -171,7 +171,7 @@ def test_shape_mismatch_marks_the_failing_node_and_the_ones_after_it(dense_into_
     assert "error: Conv2D cannot take (None, 8)" in _unquoted(conv, "label")
     head = _node_by_first_label_line(graph, "head")
     assert _unquoted(head, "fillcolor") == NOT_BUILT_FILL
-    assert "model output #0" in _unquoted(head, "label") and _unquoted(head, "peripheries") == "2"
+    assert "model output #1" in _unquoted(head, "label") and _unquoted(head, "peripheries") == "2"
     dense = _node_by_first_label_line(graph, "dense")
     assert _unquoted(dense, "fillcolor") == "white" and "output: (None, 8)" in _unquoted(dense, "label")
     without_shapes = _parsed(spec_dot(spec, DiagramOptions(show_shapes=False), result))

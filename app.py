@@ -1,0 +1,77 @@
+"""Keras Functional Studio: learn the Keras functional API by building models visually.
+
+Run with `streamlit run app.py`. Adding a page is one line in PAGES.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+import streamlit as st
+
+st.set_page_config(page_title="Keras Functional Studio", page_icon=":material/hub:", layout="wide")
+
+PAGES = [
+    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", default=True),
+    st.Page("pages/builder.py", title="Builder", icon=":material/account_tree:"),
+]
+page = st.navigation(PAGES)  # before the heavy imports, so the menu shows while TensorFlow loads
+
+with st.spinner("Starting Keras and TensorFlow (first visit only) ..."):
+    from components import cache, state
+    from components.analysis import param_counts
+    from components.project import open_query_preset
+    from components.styles import inject_styles
+    from components.text import md, plural
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner=False)
+def _freeze_startup_objects() -> bool:
+    """Once per process: move the objects of the imports (TensorFlow, Keras) out of the garbage collector's way.
+
+    Streamlit calls `keras.backend.clear_session()` (a full `gc.collect()`) after every script run; with
+    TensorFlow's objects frozen that collection takes milliseconds instead of most of a second.
+    """
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+def render_notices() -> None:
+    """Messages queued by callbacks (edits done, undo, a bad link): toasts, or warnings that stay."""
+    for kind, text in state.take_notices():
+        if kind in ("warning", "error"):
+            getattr(st, kind)(md(text), icon=":material/warning:")
+        else:
+            st.toast(md(text), icon=":material/check_circle:" if kind == "success" else ":material/info:")
+
+
+def render_sidebar() -> None:
+    """The current model at a glance, on every page."""
+    spec = state.current_spec()
+    with st.sidebar:
+        st.caption("Current model")
+        if not spec.calls:
+            st.markdown(f"**{md(spec.name)}** · empty")
+            return
+        try:
+            result = cache.analysis(spec)
+        except Exception as error:  # noqa: BLE001 - the sidebar must never break a page
+            log.warning("Sidebar analysis failed: %s", error)
+            st.markdown(f"**{md(spec.name)}**")
+            return
+        status = "builds" if result.ok else f"{len(result.problems)} problem(s)"
+        st.markdown(f"**{md(spec.name)}**  \n{plural(len(spec.calls), 'node')} · {param_counts(result).total:,} params · {status}")
+
+
+_freeze_startup_objects()
+state.init_state()
+inject_styles()
+if open_query_preset() and page.url_path != "builder":
+    st.switch_page(state.PAGES["builder"])
+render_sidebar()
+render_notices()
+page.run()

@@ -1,0 +1,79 @@
+"""Applying edits safely: every edit runs here, and a refusal becomes a message next to its widget.
+
+Use `apply_edit` inside widget callbacks (`on_click=`/`on_change=`): the spec changes before the page
+draws, so everything on the page shows the edited spec. Nothing raised by an edit escapes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from components import state
+from components.cache import analysis
+from components.edits import check_limits, check_params
+from components.settings import limits
+from studio.spec import GraphSpec, SpecError
+
+log = logging.getLogger(__name__)
+
+
+def error_text(error: BaseException) -> str:
+    """A user-facing message for an edit that failed."""
+    if isinstance(error, SpecError):
+        return "; ".join(problem.text() for problem in error.problems) or str(error)
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    return str(error) or type(error).__name__
+
+
+def check_new_spec(spec: GraphSpec) -> None:
+    """Raise LimitError when the spec is past a limit (nodes before building, parameters after)."""
+    active = limits()
+    check_limits(spec, active)
+    check_params(analysis_params(spec), active)
+
+
+def analysis_params(spec: GraphSpec) -> int:
+    """Total parameters of what builds of a spec (cached)."""
+    from components.analysis import param_counts
+
+    return param_counts(analysis(spec)).total
+
+
+def apply_edit(
+    edit: Callable[[GraphSpec], GraphSpec],
+    error_key: str,
+    label: str,
+    select: str | Callable[[GraphSpec], str | None] | None = None,
+    source: str | None = None,
+) -> bool:
+    """Run `edit` on the current spec; on success record it (undo) and select `select`; else show why at `error_key`."""
+    try:
+        new_spec = edit(state.current_spec())
+        check_new_spec(new_spec)
+    except (ValueError, TypeError, KeyError, SpecError) as error:
+        state.set_error(error_key, error_text(error))
+        return False
+    except Exception as error:  # noqa: BLE001 - last line of defence: the session must go on
+        log.warning("Edit '%s' failed unexpectedly: %s: %s", label, type(error).__name__, error)
+        state.set_error(error_key, f"This edit failed unexpectedly ({type(error).__name__}: {error}); nothing was changed.")
+        return False
+    state.replace_spec(new_spec, label, source=source)
+    chosen = select(new_spec) if callable(select) else select
+    if chosen is not None:
+        state.select(chosen)
+    state.notify(label)
+    return True
+
+
+def undo() -> None:
+    """Callback: undo the last edit."""
+    label = state.undo()
+    state.notify(f"Undid: {label}" if label else "Nothing to undo.", "info")
+
+
+def redo() -> None:
+    """Callback: redo the last undone edit."""
+    label = state.redo()
+    state.notify(f"Redid: {label}" if label else "Nothing to redo.", "info")

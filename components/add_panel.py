@@ -1,0 +1,286 @@
+"""The Add panel: a layer from the searchable, grouped palette; another call of a shared layer; a nested
+model (a preset or an uploaded spec); a pretrained application with chosen outputs and frozen layers."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from components import actions, block_edits, edits, state
+from components.analysis import ref_label, tensor_refs
+from components.cache import application_layer_names
+from components.layout import lazy_tabs
+from components.param_form import collect_config, render_param_widgets, show_errors
+from components.project import read_project
+from components.settings import limits
+from components.state import widget_key as wk
+from components.text import md
+from components.values import parse_literal
+from studio import catalog
+from studio.build import BuildResult
+from studio.presets import load_preset, preset_names
+from studio.spec import GraphSpec, SpecError
+
+ADD_ERROR = "builder.add"
+SHARED_ERROR = "builder.shared"
+NESTED_ERROR = "builder.nested"
+APPLICATION_ERROR = "builder.app"
+_BLOCK_GROUPS = ("Applications", "Models")
+
+
+def _show_error(key: str) -> None:
+    message = state.error_for(key)
+    if message:
+        st.error(md(message), icon=":material/error:")
+
+
+def _default_inputs(spec: GraphSpec, options: list[str], count: int = 1) -> list[str]:
+    """The selected node (or the last one) as the natural input of what is added next."""
+    selected = st.session_state.get(state.SELECTED)
+    if selected in options:
+        return [selected]
+    return options[-count:] if options else []
+
+
+def _new_node_id(spec: GraphSpec) -> str | None:
+    return spec.calls[-1].id if spec.calls else None
+
+
+def _typed_id(key: str) -> str | None:
+    return str(st.session_state.get(key) or "").strip() or None
+
+
+# --- a layer ------------------------------------------------------------------------------------
+
+
+def palette_types() -> list[str]:
+    """Layer types offered by the palette, in palette order (applications and nested models have their own tabs)."""
+    return [name for group, names in catalog.palette_groups().items() if group not in _BLOCK_GROUPS for name in names]
+
+
+def _add_layer(layer_type: str) -> None:
+    prefix = f"builder.add_param.{layer_type}"
+    config, errors = collect_config(layer_type, catalog.default_config(layer_type), prefix)
+    if show_errors(errors, ADD_ERROR):
+        return
+    node_id = _typed_id(wk("builder.add_id"))
+    inputs = [] if layer_type == "Input" else list(st.session_state.get(wk("builder.add_inputs"), []))
+    as_output = bool(st.session_state.get(wk("builder.add_as_output"), True))
+    added = actions.apply_edit(
+        lambda spec: edits.add_layer(spec, layer_type, inputs, node_id, config, as_output),
+        ADD_ERROR, f"Added {layer_type} '{node_id or edits.default_id(state.current_spec(), layer_type)}'", select=_new_node_id,
+    )
+    if added and layer_type == "Input":
+        st.session_state["builder.add_type"] = "Dense"  # what usually follows an Input
+
+
+def _arity_text(info: catalog.LayerType) -> str:
+    """'1', '2+', '2-3': how many inputs a type takes."""
+    if info.max_inputs is None:
+        return f"{info.min_inputs}+"
+    if info.max_inputs == info.min_inputs:
+        return str(info.min_inputs)
+    return f"{info.min_inputs}-{info.max_inputs}"
+
+
+def _layer_tab(spec: GraphSpec, result: BuildResult) -> None:
+    groups = [group for group in catalog.palette_groups() if group not in _BLOCK_GROUPS]
+    group = st.pills("Group", groups, key="builder.add_group", label_visibility="collapsed")
+    query = st.text_input("Search layers", key="builder.add_filter", placeholder="Search: conv, pool, lstm, merge, dropout ...",
+                          label_visibility="collapsed", icon=":material/search:")
+    offered = palette_types()
+    if query:
+        found = set(catalog.search_types(query))
+        offered = [name for name in offered if name in found]
+    if group:
+        offered = [name for name in offered if catalog.LAYER_TYPES[name].group == group]
+    if not offered:
+        st.warning(f"No layer type matches '{query}'{f' in {group}' if group else ''}.", icon=":material/search_off:")
+        return
+    if st.session_state.get("builder.add_type") not in offered:
+        st.session_state.pop("builder.add_type", None)
+    natural = "Dense" if spec.calls and "Dense" in offered else offered[0]  # after the Input, a Dense is the usual next step
+    index = 0 if "builder.add_type" in st.session_state else offered.index(natural)  # a stored choice wins
+    layer_type = st.selectbox(
+        "Layer type", offered, index=index, key="builder.add_type",
+        format_func=lambda name: f"{name}  ·  {catalog.LAYER_TYPES[name].group}",
+    )
+    info = catalog.LAYER_TYPES[layer_type]
+    st.caption(info.summary)
+    with st.form("builder.add_form", border=False):
+        st.text_input("Id (optional)", key=wk("builder.add_id"), placeholder=edits.default_id(spec, layer_type))
+        if layer_type != "Input":
+            options = tensor_refs(spec, result)
+            st.multiselect(
+                f"Inputs, in order ({_arity_text(info)})",
+                options, default=_default_inputs(spec, options), key=wk("builder.add_inputs"),
+                format_func=lambda ref: ref_label(spec, result, ref), placeholder="Choose the node(s) it takes",
+            )
+        render_param_widgets(layer_type, catalog.default_config(layer_type), f"builder.add_param.{layer_type}")
+        if layer_type != "Input":
+            st.checkbox("Make it a model output (replacing the outputs it takes as inputs)", value=True, key=wk("builder.add_as_output"))
+        st.form_submit_button(f"Add {layer_type}", type="primary", on_click=_add_layer, args=(layer_type,), width="stretch",
+                              icon=":material/add:")
+    _show_error(ADD_ERROR)
+
+
+# --- a shared layer -----------------------------------------------------------------------------
+
+
+def _call_again() -> None:
+    layer_id = st.session_state.get(wk("builder.shared_layer"))
+    inputs = list(st.session_state.get(wk("builder.shared_inputs"), []))
+    node_id = _typed_id(wk("builder.shared_id"))
+    as_output = bool(st.session_state.get(wk("builder.shared_as_output"), True))
+    if not layer_id:
+        state.set_error(SHARED_ERROR, "Choose the layer to call again.")
+        return
+    actions.apply_edit(
+        lambda spec: edits.call_again(spec, layer_id, inputs, node_id, as_output),
+        SHARED_ERROR, f"Called layer '{layer_id}' again", select=_new_node_id,
+    )
+
+
+def _shared_tab(spec: GraphSpec, result: BuildResult) -> None:
+    st.caption("A shared layer is one layer (one set of weights) called on several inputs, like the tutorial's shared Embedding.")
+    layers = [layer.id for layer in spec.layers if layer.type != "Input"]
+    if not layers:
+        st.info("Add a layer first; then it can be called again here.", icon=":material/info:")
+        return
+    selected = spec.layer_of(st.session_state.get(state.SELECTED) or "")
+    index = layers.index(selected.id) if selected is not None and selected.id in layers else 0
+    st.selectbox("Layer to call again", layers, index=index, key=wk("builder.shared_layer"),
+                 format_func=lambda layer_id: f"{layer_id} · {spec.layer(layer_id).type}")
+    options = tensor_refs(spec, result)
+    st.multiselect("Inputs of the new call, in order", options, key=wk("builder.shared_inputs"),
+                   format_func=lambda ref: ref_label(spec, result, ref), placeholder="Choose the node(s) it takes")
+    st.text_input("Id of the new call (optional)", key=wk("builder.shared_id"), placeholder="e.g. feat2")
+    st.checkbox("Make it a model output", value=True, key=wk("builder.shared_as_output"))
+    st.button("Call the layer again", key="builder.shared_add", on_click=_call_again, type="primary", width="stretch",
+              icon=":material/link:")
+    _show_error(SHARED_ERROR)
+
+
+# --- a nested model -----------------------------------------------------------------------------
+
+
+def _insert_nested() -> None:
+    source = st.session_state.get(wk("builder.nested_source"), "Preset")
+    try:
+        if source == "Preset":
+            nested = load_preset(st.session_state.get(wk("builder.nested_preset")) or "encoder")
+        else:
+            uploaded = st.session_state.get(wk("builder.nested_upload"))
+            if uploaded is None:
+                state.set_error(NESTED_ERROR, "Choose a spec file (.json) to insert.")
+                return
+            nested = read_project(uploaded.getvalue(), uploaded.name)
+    except (ValueError, SpecError) as error:
+        state.set_error(NESTED_ERROR, actions.error_text(error))
+        return
+    inputs = list(st.session_state.get(wk("builder.nested_inputs"), []))
+    node_id = _typed_id(wk("builder.nested_id"))
+    as_output = bool(st.session_state.get(wk("builder.nested_as_output"), True))
+    actions.apply_edit(
+        lambda spec: block_edits.add_nested_model(spec, nested, inputs, node_id, as_output),
+        NESTED_ERROR, f"Inserted nested model '{node_id or nested.name}'", select=_new_node_id,
+    )
+
+
+def _nested_tab(spec: GraphSpec, result: BuildResult) -> None:
+    st.caption("A whole model used as one layer, as the tutorial's autoencoder uses its encoder and decoder.")
+    source = st.radio("From", ["Preset", "Spec file"], horizontal=True, key=wk("builder.nested_source"))
+    if source == "Preset":
+        names = preset_names()
+        st.selectbox("Preset", names, index=names.index("encoder") if "encoder" in names else 0, key=wk("builder.nested_preset"))
+    else:
+        st.file_uploader("Spec file (.json)", type=["json"], key=wk("builder.nested_upload"), max_upload_size=limits().max_upload_mb)
+    options = tensor_refs(spec, result)
+    st.multiselect("Inputs, in order", options, default=_default_inputs(spec, options), key=wk("builder.nested_inputs"),
+                   format_func=lambda ref: ref_label(spec, result, ref), placeholder="Choose the node(s) it takes")
+    st.text_input("Id (optional)", key=wk("builder.nested_id"), placeholder="the nested model's name")
+    st.checkbox("Make it a model output", value=True, key=wk("builder.nested_as_output"))
+    st.button("Insert nested model", key="builder.nested_add", on_click=_insert_nested, type="primary", width="stretch",
+              icon=":material/account_tree:")
+    _show_error(NESTED_ERROR)
+
+
+# --- an application -----------------------------------------------------------------------------
+
+
+def _application_config() -> dict:
+    """The application config the tab's widgets describe (ValueError for an unreadable input shape)."""
+    config = {
+        "weights": st.session_state.get(wk("builder.app_weights")),
+        "include_top": bool(st.session_state.get(wk("builder.app_include_top"), True)),
+    }
+    shape_text = str(st.session_state.get(wk("builder.app_input_shape")) or "").strip()
+    if shape_text:
+        try:
+            shape = parse_literal(shape_text)
+        except ValueError as error:
+            raise ValueError(f"`input_shape` must be a shape such as 224, 224, 3. Received: {shape_text!r}") from error
+        config["input_shape"] = shape if isinstance(shape, list) else [shape]
+    return config
+
+
+def _insert_application() -> None:
+    application = st.session_state.get(wk("builder.app_type"))
+    try:
+        config = _application_config()
+    except ValueError as error:
+        state.set_error(APPLICATION_ERROR, str(error))
+        return
+    inputs = list(st.session_state.get(wk("builder.app_inputs"), []))
+    outputs = list(st.session_state.get(wk("builder.app_outputs"), []))
+    frozen = list(st.session_state.get(wk("builder.app_frozen"), []))
+    node_id = _typed_id(wk("builder.app_id"))
+    as_output = bool(st.session_state.get(wk("builder.app_as_output"), True))
+    actions.apply_edit(
+        lambda spec: block_edits.add_application(spec, application, inputs, outputs, frozen, config, node_id, as_output),
+        APPLICATION_ERROR, f"Inserted {application}", select=_new_node_id,
+    )
+
+
+def _application_tab(spec: GraphSpec, result: BuildResult) -> None:
+    st.caption("A network from keras.applications as one block; pick which inner layers become outputs and which are frozen.")
+    applications = sorted(catalog.APPLICATION_TYPES, key=list(catalog.palette_groups()["Applications"]).index)
+    application = st.selectbox("Network", applications, key=wk("builder.app_type"))
+    st.checkbox("Include the classifier layers (include_top)", value=True, key=wk("builder.app_include_top"))
+    st.selectbox(
+        "Weights", [None, "imagenet"], key=wk("builder.app_weights"),
+        format_func=lambda weights: "Random initialisation (no download)" if weights is None else "ImageNet (downloaded once)",
+        help="ImageNet weights are downloaded once (VGG16: 528 MB); without internet use random weights.",
+    )
+    st.text_input("Input shape (optional)", key=wk("builder.app_input_shape"), placeholder="224, 224, 3",
+                  help="Only without the classifier may the shape differ from the network's own.")
+    try:
+        config = _application_config()
+        with st.spinner(f"Listing the layers of {application} ..."):
+            names = application_layer_names(application, json.dumps({**config, "weights": None}, sort_keys=True))
+    except Exception as error:  # noqa: BLE001 - Keras refuses this configuration: say why, here
+        st.error(f"{application} cannot be made with these settings: {md(actions.error_text(error))}", icon=":material/error:")
+        names = []
+    options = tensor_refs(spec, result)
+    st.multiselect("Inputs (none: it starts the graph with its own input)", options, key=wk("builder.app_inputs"),
+                   format_func=lambda ref: ref_label(spec, result, ref))
+    st.multiselect("Expose these inner layers as outputs, in order (none: its usual output)", names, key=wk("builder.app_outputs"),
+                   placeholder="e.g. block3_pool, block4_pool")
+    st.multiselect("Freeze these inner layers", names, key=wk("builder.app_frozen"), placeholder="e.g. block1_conv1")
+    st.text_input("Id (optional)", key=wk("builder.app_id"), placeholder=edits.default_id(spec, application))
+    st.checkbox("Make every exposed tensor a model output", value=True, key=wk("builder.app_as_output"))
+    st.button(f"Insert {application}", key="builder.app_add", on_click=_insert_application, type="primary", width="stretch",
+              icon=":material/deployed_code:")
+    _show_error(APPLICATION_ERROR)
+
+
+def render_add_panel(spec: GraphSpec, result: BuildResult) -> None:
+    """The four ways to add to the graph, as tabs."""
+    ways = {
+        "Layer": lambda: _layer_tab(spec, result),
+        "Shared layer": lambda: _shared_tab(spec, result),
+        "Nested model": lambda: _nested_tab(spec, result),
+        "Application": lambda: _application_tab(spec, result),
+    }
+    lazy_tabs(list(ways), ways, state.ADD_TAB)

@@ -1,0 +1,120 @@
+"""Process-wide caches keyed by spec content, so a rerun rebuilds nothing that did not change.
+
+Cached results are shared between sessions: read them, never change them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import astuple
+
+import streamlit as st
+
+from components.analysis import analyze_for_display
+from studio.build import BuildResult, spec_key
+from studio.spec import GraphSpec
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _analysis(key: str, _spec: GraphSpec) -> BuildResult:
+    return analyze_for_display(_spec)
+
+
+def analysis(spec: GraphSpec) -> BuildResult:
+    """Shapes, parameter counts and problems of a spec (built once per distinct content).
+
+    Its `model` is for structure only (summary, diagram, shapes, `count_params`): its weights are not
+    initialised. To call, fit or save a model use `runnable_model(spec)` or `studio.build.build_model`.
+    """
+    return _analysis(spec_key(spec), spec)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _runnable(key: str, _spec: GraphSpec):
+    from studio.build import build_model
+
+    return build_model(_spec)
+
+
+def runnable_model(spec: GraphSpec):
+    """A fully built model (initialised random weights) for predictions such as feature maps; cached, shared: do not train it.
+
+    Raises SpecError when the spec does not build.
+    """
+    return _runnable(spec_key(spec), spec)
+
+
+def diagram_module():
+    """`studio.diagram`, or None while it is not available."""
+    try:
+        from studio import diagram
+    except ImportError:
+        return None
+    return diagram
+
+
+def codegen_module():
+    """`studio.codegen`, or None while it is not available."""
+    try:
+        from studio import codegen
+    except ImportError:
+        return None
+    return codegen
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _diagram_dot(key: str, options: tuple, _spec: GraphSpec, _result: BuildResult) -> str:
+    diagram = diagram_module()
+    if diagram is None:
+        return fallback_dot(_spec)
+    return diagram.diagram_dot(_spec, diagram.DiagramOptions(*options), _result)
+
+
+def diagram_dot(spec: GraphSpec, options, result: BuildResult) -> str:
+    """DOT text of the spec's diagram with these options (a `DiagramOptions`)."""
+    return _diagram_dot(spec_key(spec), astuple(options), spec, result)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _code(key: str, _spec: GraphSpec) -> str | None:
+    codegen = codegen_module()
+    if codegen is None:
+        return None
+    return codegen.generate_code(_spec)
+
+
+def generated_code(spec: GraphSpec) -> str | None:
+    """The spec as a runnable functional-API script, or None while code generation is not available."""
+    return _code(spec_key(spec), spec)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def application_layer_names(type_name: str, config_json: str) -> list[str]:
+    """Inner layer names of an application (built without initialising its weights)."""
+    from keras.src.backend.common import global_state
+    from keras.src.backend.common.stateless_scope import StatelessScope
+
+    from studio import catalog
+
+    config = {key: value for key, value in json.loads(config_json).items() if key not in ("outputs", "frozen")}
+    pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
+    try:
+        with StatelessScope(initialize_variables=False):
+            return catalog.application_layer_names(type_name, config)
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", pending)
+
+
+def fallback_dot(spec: GraphSpec) -> str:
+    """A plain drawing of the spec, used only while `studio.diagram` is missing."""
+    lines = ["digraph spec {", "node [shape=box, style=rounded, fontname=Helvetica];"]
+    for call in spec.calls:
+        layer = spec.layer(call.layer)
+        label = f"{call.id}\\n{layer.type if layer else '?'}"
+        lines.append(f'"{call.id}" [label="{label}"];')
+        lines += [f'"{ref.split(":")[0]}" -> "{call.id}";' for ref in call.inputs]
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""The node list (every call with its shape, parameters and problems) and the list of all problems."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from components import state
+from components.analysis import node_problems, shape_text
+from components.settings import limits
+from components.text import md
+from studio.build import BuildResult
+from studio.spec import GraphSpec, split_ref
+
+ROW_COLUMNS = [4.6, 3, 1.5, 1.5]
+
+
+def css_token(node_id: str) -> str:
+    """A node id made safe for a CSS class or an HTML id."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", node_id)
+
+
+def anchor_id(node_id: str) -> str:
+    """The HTML id of a node's row in the list (problems link to it)."""
+    return f"node-{css_token(node_id)}"
+
+
+def _roles(spec: GraphSpec, call_id: str) -> list[str]:
+    call = spec.call(call_id)
+    layer = spec.layer(call.layer)
+    roles = []
+    if call_id in spec.inputs:
+        roles.append(f"model input #{spec.inputs.index(call_id) + 1}")
+    outputs = [position for position, ref in enumerate(spec.outputs) if split_ref(ref)[0] == call_id]
+    if outputs:
+        roles.append("model output " + ", ".join(f"#{position + 1}" for position in outputs))
+    sharing = [other.id for other in spec.calls_of(call.layer)]
+    if len(sharing) > 1:
+        roles.append(f"shared layer '{call.layer}' (call {sharing.index(call_id) + 1} of {len(sharing)})")
+    if layer is not None and not layer.trainable:
+        roles.append("frozen")
+    return roles
+
+
+def _visible_ids(spec: GraphSpec, query: str) -> list[str]:
+    needle = query.strip().lower()
+    ids = []
+    for call in spec.calls:
+        layer = spec.layer(call.layer)
+        text = f"{call.id} {call.layer} {layer.type if layer else ''}".lower()
+        if needle in text:
+            ids.append(call.id)
+    return ids
+
+
+def render_node_row(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
+    """One node: id, type, inputs, output shape, parameters, roles; red with Keras's message when it fails."""
+    call = spec.call(call_id)
+    layer = spec.layer(call.layer)
+    info = result.nodes.get(call_id)
+    problems = node_problems(result, spec, call_id)
+    selected = st.session_state.get(state.SELECTED) == call_id
+    status = "bad" if problems else ("sel" if selected else "ok")
+    with st.container(border=True, key=f"node{status}_{css_token(call_id)}"):
+        st.html(f'<span id="{anchor_id(call_id)}"></span>')
+        cols = st.columns(ROW_COLUMNS, vertical_alignment="center")
+        inputs = "← " + ", ".join(call.inputs) if call.inputs else "no inputs"
+        details = " · ".join([inputs, *_roles(spec, call_id)])
+        cols[0].markdown(f"**{md(call_id)}** `{layer.type if layer else '?'}`  \n:gray[{md(details)}]")
+        cols[1].markdown(f"`{shape_text(info.output_shapes)}`" if info else (":red[not built]" if problems else ":gray[not built]"))
+        params = info.params if info and info.params is not None else None
+        cols[2].markdown(f"{params:,}" if params is not None else ":gray[–]")
+        cols[3].button(
+            "Edit", key=f"builder.list.edit_{call_id}", on_click=state.open_node, args=(call_id,),
+            type="primary" if selected else "secondary", width="stretch",
+        )
+        for message in problems:
+            st.error(md(message), icon=":material/error:")
+
+
+def render_node_list(spec: GraphSpec, result: BuildResult) -> None:
+    """Every node in spec order (filterable, in pages), then layers that no node calls."""
+    if not spec.calls and not spec.layers:
+        st.info("No nodes yet. Add an **Input** from the *Add* panel on the right, or open a preset.", icon=":material/info:")
+        return
+    query = st.text_input("Filter nodes", key="builder.list.filter", placeholder="id or layer type", label_visibility="collapsed")
+    ids = _visible_ids(spec, query or "")
+    per_page = limits().nodes_per_page
+    pages = max(1, -(-len(ids) // per_page))
+    page = 1
+    if pages > 1:
+        page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key="builder.list.page")
+        page = min(int(page), pages)
+    header = st.columns(ROW_COLUMNS)
+    for column, title in zip(header, ("Node (layer type)", "Output shape", "Params", ""), strict=True):
+        column.caption(title)
+    for call_id in ids[(page - 1) * per_page: page * per_page]:
+        render_node_row(spec, result, call_id)
+    if query and not ids:
+        st.caption(f"No node matches '{query}'.")
+    unused = [layer for layer in spec.layers if not spec.calls_of(layer.id)]
+    for layer in unused:
+        with st.container(border=True, key=f"nodebad_layer_{css_token(layer.id)}"):
+            st.markdown(f"**{layer.id}** · `{layer.type}` :gray[(a layer that no node calls)]")
+            for message in [problem.message for problem in result.problems if problem.node == layer.id]:
+                st.error(md(message), icon=":material/error:")
+            from components.node_editor import delete_layer_callback
+
+            st.button("Delete this layer", key=f"builder.list.delete_layer_{layer.id}", on_click=delete_layer_callback, args=(layer.id,))
+
+
+def render_problems(spec: GraphSpec, result: BuildResult) -> None:
+    """Every problem once, each naming its node with a link to it and a button that opens it in the editor."""
+    if not result.problems:
+        return
+    count = len(result.problems)
+    with st.container(border=True, key="builder_problems"):
+        st.markdown(f":red[**{count} problem{'s' if count != 1 else ''}** — the model does not build until they are fixed.]")
+        for number, problem in enumerate(result.problems[:50]):
+            cols = st.columns([8, 1.3], vertical_alignment="center")
+            if problem.node is None:
+                cols[0].markdown(f":red[●] {md(problem.message)}")
+                continue
+            call_id = problem.node if spec.call(problem.node) is not None else next(
+                (call.id for call in spec.calls_of(problem.node)), problem.node
+            )
+            cols[0].markdown(f":red[●] [**{md(problem.node)}**](#{anchor_id(call_id)}): {md(problem.message)}")
+            if spec.call(call_id) is not None:
+                cols[1].button(
+                    "Show", key=f"builder.list.problem_{number}", on_click=state.open_node, args=(call_id,), width="stretch",
+                    help=f"Open '{call_id}' in the node editor",
+                )
+        if count > 50:
+            st.caption(f"... and {count - 50} more.")

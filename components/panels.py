@@ -1,0 +1,132 @@
+"""The builder's read-only views of the spec: diagram (with plot_model's options), summary table, code."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from components import cache
+from components.analysis import ParamCounts, param_counts, summary_rows
+from components.project import file_name_for
+from studio.build import BuildResult
+from studio.spec import GraphSpec
+
+log = logging.getLogger(__name__)
+
+# Diagram option -> (label, default); the keys are DiagramOptions fields (and plot_model's arguments).
+DIAGRAM_TOGGLES = {
+    "show_shapes": ("Shapes", True),
+    "show_dtype": ("Dtype", False),
+    "show_layer_names": ("Layer names", True),
+    "show_layer_activations": ("Activations", False),
+    "show_trainable": ("Trainable", False),
+    "expand_nested": ("Expand nested", True),
+}
+RANKDIR_LABELS = {"TB": "Top-down", "LR": "Left-right"}
+DIAGRAM_HEIGHT = 900  # pixels; taller diagrams scroll
+
+
+def diagram_options(key_prefix: str = "builder.diagram"):
+    """Draw the option toggles and return the chosen `DiagramOptions`."""
+    diagram = cache.diagram_module()
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        values = {
+            name: st.toggle(label, value=default, key=f"{key_prefix}.{name}", help=f"plot_model({name}=...)")
+            for name, (label, default) in DIAGRAM_TOGGLES.items()
+        }
+        rankdir = st.segmented_control(
+            "Direction", list(RANKDIR_LABELS), format_func=RANKDIR_LABELS.get, default="TB",
+            key=f"{key_prefix}.rankdir", label_visibility="collapsed",
+        ) or "TB"
+    if diagram is None:
+        return None
+    return diagram.DiagramOptions(**values, rankdir=rankdir, dpi=72)
+
+
+def _render_bytes(spec: GraphSpec, fmt: str, options, result: BuildResult):
+    """A zero-argument function drawing the diagram with Graphviz (run only when the user downloads)."""
+    def render() -> bytes:
+        return cache.diagram_module().render_diagram(spec, fmt, options, result)
+
+    return render
+
+
+def render_diagram_panel(spec: GraphSpec, result: BuildResult) -> None:
+    """The diagram (Graphviz in the browser), its options, and PNG / SVG / DOT downloads."""
+    options = diagram_options()
+    diagram = cache.diagram_module()
+    if not spec.calls:
+        st.info("Nothing to draw yet: add an Input from the **Add** panel, or open a preset.", icon=":material/info:")
+        return
+    if options is None:
+        st.caption("The full diagram module is not available yet; this is a plain drawing of the spec.")
+        st.graphviz_chart(cache.fallback_dot(spec), width="stretch")
+        return
+    try:
+        dot_text = cache.diagram_dot(spec, options, result)
+    except Exception as error:  # noqa: BLE001 - a drawing failure must not take the page down
+        log.warning("Diagram of '%s' failed: %s", spec.name, error)
+        st.warning(f"The diagram cannot be drawn ({type(error).__name__}: {error}); a plain drawing follows.")
+        dot_text = cache.fallback_dot(spec)
+    st.graphviz_chart(dot_text, height=DIAGRAM_HEIGHT if len(spec.calls) > 12 else "content")
+    with st.container(horizontal=True, gap="small"):
+        if diagram.graphviz_available():
+            st.download_button(
+                "PNG", _render_bytes(spec, "png", options, result), file_name=file_name_for(spec, ".png"), mime="image/png",
+                key="builder.download_png", icon=":material/image:", on_click="ignore",
+            )
+            st.download_button(
+                "SVG", _render_bytes(spec, "svg", options, result), file_name=file_name_for(spec, ".svg"), mime="image/svg+xml",
+                key="builder.download_svg", icon=":material/draw:", on_click="ignore",
+            )
+        st.download_button(
+            "DOT", dot_text, file_name=file_name_for(spec, ".dot"), mime="text/vnd.graphviz",
+            key="builder.download_dot", icon=":material/code:", on_click="ignore",
+        )
+    if not diagram.graphviz_available():
+        st.caption(f"PNG and SVG downloads need Graphviz's `dot` program, which is not installed here: {diagram.INSTALL_HINT}.")
+
+
+def render_param_metrics(counts: ParamCounts) -> None:
+    """Total / trainable / non-trainable parameters, as Keras's summary ends."""
+    cols = st.columns(3)
+    cols[0].metric("Total params", f"{counts.total:,}")
+    cols[1].metric("Trainable params", f"{counts.trainable:,}")
+    cols[2].metric("Non-trainable params", f"{counts.non_trainable:,}")
+
+
+def render_summary_panel(spec: GraphSpec, result: BuildResult) -> None:
+    """Keras's model.summary() as a table, with the parameter totals."""
+    if not spec.calls:
+        st.info("The summary appears once the graph has nodes.", icon=":material/info:")
+        return
+    st.markdown(f"**Model: \"{spec.name}\"**" + ("" if result.ok else " — not built yet: fix the problems listed above"))
+    frame = pd.DataFrame(summary_rows(spec, result))
+    st.dataframe(
+        frame, hide_index=True, width="stretch",
+        column_config={"Param #": st.column_config.NumberColumn(format="localized"), "Trainable": st.column_config.CheckboxColumn()},
+    )
+    render_param_metrics(param_counts(result))
+
+
+def render_code_panel(spec: GraphSpec) -> None:
+    """The spec as a runnable functional-API script (copy button on the code; download)."""
+    if not spec.calls:
+        st.info("The code appears once the graph has nodes.", icon=":material/info:")
+        return
+    try:
+        code = cache.generated_code(spec)
+    except Exception as error:  # noqa: BLE001 - code generation failing must not take the page down
+        log.warning("Code generation for '%s' failed: %s", spec.name, error)
+        st.warning(f"Code cannot be generated for this graph ({type(error).__name__}: {error}).")
+        return
+    if code is None:
+        st.info("Code generation is not available yet in this installation.", icon=":material/info:")
+        return
+    st.download_button(
+        "Download model.py", code, file_name=file_name_for(spec, ".py"), mime="text/x-python",
+        key="builder.download_code", icon=":material/download:", on_click="ignore",
+    )
+    st.code(code, language="python", line_numbers=True)

@@ -1,0 +1,125 @@
+"""Saving and opening projects (a spec as JSON), and opening a preset from the URL (`?preset=autoencoder`)."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from components import actions, state
+from components.edits import check_limits
+from components.settings import describe, limits
+from studio.presets import load_preset, preset_names
+from studio.spec import GraphSpec, SpecError, spec_from_json
+
+UPLOAD_COUNTER = "builder.view.upload_counter"  # bumps after each upload so the uploader starts empty again
+PROJECT_ERROR = "builder.project"  # error key of the open / paste controls
+
+
+def read_project(data: bytes | str, source: str) -> GraphSpec:
+    """A spec from uploaded or pasted JSON; raises ValueError or SpecError saying what is wrong."""
+    active = limits()
+    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    if size > active.max_upload_bytes:
+        raise ValueError(f"'{source}' is {size / 1e6:.1f} MB; the limit is {describe('max_upload_mb', active.max_upload_mb)}.")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"'{source}' is not text (not UTF-8); expected a project saved as JSON by this app.") from error
+    else:
+        text = data
+    if not text.strip():
+        raise ValueError(f"'{source}' is empty; expected a project saved as JSON by this app.")
+    try:
+        spec = spec_from_json(text)
+    except SpecError as error:
+        details = "; ".join(problem.text() for problem in error.problems)
+        raise ValueError(f"'{source}' is not a project this app can open: {details}") from error
+    check_limits(spec, active)
+    return spec
+
+
+def file_name_for(spec: GraphSpec, suffix: str) -> str:
+    """A safe file name from the model's name: 'mnist model' -> 'mnist_model.json'."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.name).strip("_.") or "model"
+    return f"{stem}{suffix}"
+
+
+def open_preset(key: str, error_key: str = PROJECT_ERROR) -> bool:
+    """Make a preset the current model (undoable); False, with a message at `error_key`, when it cannot be."""
+    return actions.apply_edit(lambda _spec: load_preset(key), error_key, f"Opened preset '{key}'", source=f"preset {key}")
+
+
+def open_query_preset() -> bool:
+    """Open the preset named in the URL (?preset=...) once per session; True when one was opened."""
+    requested = st.query_params.get("preset")
+    if not requested or requested == st.session_state.get(state.QUERY_PRESET_DONE):
+        return False
+    st.session_state[state.QUERY_PRESET_DONE] = requested
+    if requested not in preset_names():
+        state.notify(f"The link asks for preset '{requested}', which does not exist. Presets: {', '.join(preset_names())}.", "warning")
+        return False
+    return open_preset(requested)
+
+
+def _on_upload(key: str) -> None:
+    uploaded = st.session_state.get(key)
+    if uploaded is None:
+        return
+    try:
+        spec = read_project(uploaded.getvalue(), uploaded.name)
+    except (ValueError, SpecError) as error:
+        state.set_error(PROJECT_ERROR, f"{actions.error_text(error)} Your current work is unchanged.")
+        return
+    if actions.apply_edit(lambda _spec: spec, PROJECT_ERROR, f"Opened '{uploaded.name}'", source=f"file {uploaded.name}"):
+        st.session_state[UPLOAD_COUNTER] = st.session_state.get(UPLOAD_COUNTER, 0) + 1
+
+
+def _on_paste() -> None:
+    text = st.session_state.get(state.widget_key("builder.paste_text"), "")
+    try:
+        spec = read_project(text, "the pasted text")
+    except (ValueError, SpecError) as error:
+        state.set_error(PROJECT_ERROR, f"{actions.error_text(error)} Your current work is unchanged.")
+        return
+    actions.apply_edit(lambda _spec: spec, PROJECT_ERROR, f"Opened pasted spec '{spec.name}'", source="pasted JSON")
+
+
+def _on_new() -> None:
+    from components.edits import empty_spec
+
+    actions.apply_edit(lambda _spec: empty_spec(), PROJECT_ERROR, "Started a new empty model", source="new")
+
+
+def _on_open_preset() -> None:
+    key = st.session_state.get(state.widget_key("builder.open_preset"))
+    if key:
+        open_preset(key)
+
+
+def render_project_controls(spec: GraphSpec) -> None:
+    """Save (download the spec JSON), open (upload or paste), start anew or from a preset."""
+    active = limits()
+    st.download_button(
+        "Save project (.json)", spec.to_json(), file_name=file_name_for(spec, ".json"), mime="application/json",
+        key="builder.save_project", icon=":material/download:", on_click="ignore", width="stretch",
+    )
+    counter = st.session_state.get(UPLOAD_COUNTER, 0)
+    upload_key = f"builder.view.upload_{counter}"
+    st.file_uploader(
+        "Open a project (.json)", type=["json"], key=upload_key, on_change=_on_upload, args=(upload_key,),
+        help=f"A spec saved by this app. Limit: {describe('max_upload_mb', active.max_upload_mb)}.", max_upload_size=active.max_upload_mb,
+    )
+    st.text_area(
+        "…or paste a spec (JSON)", key=state.widget_key("builder.paste_text"), height=90,
+        placeholder='{"name": "model", "layers": [...], ...}',
+    )
+    st.button("Open pasted spec", key="builder.open_pasted", on_click=_on_paste, width="stretch")
+    st.divider()
+    st.selectbox(
+        "Start from a preset", preset_names(), index=None, key=state.widget_key("builder.open_preset"), placeholder="Choose a preset",
+    )
+    cols = st.columns(2)
+    cols[0].button("Open preset", key="builder.open_preset_button", on_click=_on_open_preset, width="stretch")
+    cols[1].button("New model", key="builder.new_model", on_click=_on_new, width="stretch", help="Start a new, empty model (undo returns)")

@@ -1,0 +1,107 @@
+"""Parameter values as form text and back (pure): '28, 28, 1' <-> [28, 28, 1], with clear errors.
+
+Text fields accept Python or JSON spelling: `(3, 3)`, `[3, 3]`, `3, 3`, `None`/`null`, `True`/`true`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from studio.catalog_params import Param, check_value
+
+TEXT_KINDS = ("shape", "int_or_tuple", "int_list", "optional_int", "optional_float", "layer", "json", "str")
+_BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_PYTHON_WORDS = {"None": "null", "True": "true", "False": "false"}
+
+KIND_HINTS = {
+    "shape": "a shape without the batch size, e.g. 28, 28, 1 (None for any length)",
+    "int_or_tuple": "an integer or a tuple, e.g. 3 or 3, 3",
+    "int_list": "a list of integers, e.g. 2, 1",
+    "optional_int": "an integer, or empty for None",
+    "optional_float": "a number, or empty for None",
+    "layer": 'the wrapped layer, e.g. {"type": "LSTM", "config": {"units": 32}}',
+    "json": "a JSON value: a name such as glorot_uniform, a number, a list or an object",
+    "str": "text",
+}
+
+
+def _pythonic_to_json(text: str) -> str:
+    """Turn Python literal spelling into JSON: () -> [], None -> null, single quotes -> double."""
+    converted = text.replace("(", "[").replace(")", "]")
+    converted = re.sub(r"\b(None|True|False)\b", lambda match: _PYTHON_WORDS[match.group(1)], converted)
+    if "'" in converted and '"' not in converted:
+        converted = converted.replace("'", '"')
+    converted = re.sub(r",\s*([\]}])", r"\1", converted)  # trailing comma: (784,) -> [784]
+    return converted
+
+
+def parse_literal(text: str) -> object:
+    """Parse form text as a JSON/Python literal; a bare comma list becomes a list. ValueError if it is not one."""
+    stripped = text.strip()
+    if stripped == "":
+        raise ValueError("empty")
+    candidates = [stripped, _pythonic_to_json(stripped)]
+    if not stripped.startswith(("[", "(", "{")) and "," in stripped:
+        candidates.append(_pythonic_to_json(f"[{stripped.rstrip(',')}]"))
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+    raise ValueError(f"cannot read {text!r}")
+
+
+def parse_param_text(type_name: str, param: Param, text: str) -> object:
+    """The JSON value a text field holds, checked against the parameter's kind.
+
+    Empty text means "not set" (None), which is refused for a required parameter.
+    """
+    stripped = (text or "").strip()
+    hint = KIND_HINTS.get(param.kind, "a value")
+    if stripped == "" or stripped in ("None", "null"):
+        if param.required:
+            raise ValueError(f"`{param.name}` is required: enter {hint}.")
+        return None
+    if param.kind == "str":
+        return stripped
+    try:
+        value = parse_literal(stripped)
+    except ValueError:
+        if param.kind == "json" and _BARE_WORD.match(stripped):
+            return stripped  # a Keras name such as glorot_uniform or l2
+        raise ValueError(f"`{param.name}` of {type_name} must be {hint}. Received: {stripped!r}") from None
+    if param.kind == "shape" and isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if param.kind == "int_list" and isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if param.kind in ("optional_float",) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if param.kind == "layer" and not isinstance(value, dict):
+        raise ValueError(f"`{param.name}` of {type_name} must be {hint}. Received: {stripped!r}")
+    if param.kind != "json":
+        check_value(type_name, param, value)  # raises ValueError naming the parameter and the value
+    return value
+
+
+def format_value(param: Param, value: object) -> str:
+    """The text a text field shows for a value ('' for None)."""
+    if value is None:
+        return ""
+    if param.kind in ("shape", "int_list", "int_or_tuple") and isinstance(value, (list, tuple)):
+        if all(not isinstance(item, (list, tuple, dict)) for item in value):
+            return ", ".join("None" if item is None else str(item) for item in value)
+        return json.dumps(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def describe_value(value: object) -> str:
+    """A short readable form of a config value for lists and captions."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "None"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,96 @@
+"""Gallery: the tutorial's seven models, each with what it teaches, its diagram, parameter count and code."""
+
+# ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from components.bootstrap import run_inside_app
+
+run_inside_app()  # before the heavy imports below
+
+from components import cache, project, state
+from components.analysis import param_counts
+from components.text import compact_count, md
+from studio.presets import load_preset, preset_names
+from studio.spec import GraphSpec
+
+log = logging.getLogger(__name__)
+CODE_HEIGHT = 720  # pixels; longer code scrolls
+
+
+def _gallery_options():
+    diagram = cache.diagram_module()
+    if diagram is None:
+        return None
+    return diagram.DiagramOptions(show_shapes=True, expand_nested=False, dpi=72)  # nested models as one box: readable
+
+
+def _diagram(spec: GraphSpec, result) -> None:
+    options = _gallery_options()
+    try:
+        dot_text = cache.diagram_dot(spec, options, result) if options is not None else cache.fallback_dot(spec)
+    except Exception as error:  # noqa: BLE001 - a drawing failure must not take the gallery down
+        log.warning("Gallery diagram of '%s' failed: %s", spec.name, error)
+        dot_text = cache.fallback_dot(spec)
+    st.graphviz_chart(dot_text)
+
+
+def _card(key: str) -> None:
+    spec = load_preset(key)
+    result = cache.analysis(spec)
+    counts = param_counts(result)
+    with st.container(border=True, key=f"gallery_card_{key}"):
+        text, code = st.columns([1, 1], gap="large")
+        with text:
+            st.markdown(f"### {md(spec.name)}")
+            st.caption(f"Tutorial section {md(spec.section)}" if spec.section else "Tutorial example")
+            st.markdown(md(spec.description))
+            facts = st.columns(3)
+            facts[0].metric("Parameters", compact_count(counts.total), help=f"{counts.total:,} parameters")
+            facts[1].metric("Nodes", len(spec.calls))
+            facts[2].metric("Inputs → outputs", f"{len(spec.inputs)} → {len(spec.outputs)}")
+            if not result.ok:
+                st.warning("This preset does not build here: " + md("; ".join(problem.text() for problem in result.problems[:3])))
+            error_key = f"gallery.open_error.{key}"
+            if st.button("Open in builder", key=f"gallery.open.{key}", type="primary", icon=":material/edit:"):
+                if project.open_preset(key, error_key):
+                    st.switch_page(state.PAGES["builder"])
+            message = state.error_for(error_key)
+            if message:
+                st.error(md(message))
+            _diagram(spec, result)
+        with code:
+            st.markdown("**The tutorial's code for it**")
+            generated = None
+            try:
+                generated = cache.generated_code(spec)
+            except Exception as error:  # noqa: BLE001 - one card's code failing must not hide the others
+                log.warning("Code for preset '%s' failed: %s", key, error)
+                st.warning(f"Code cannot be generated for this model ({type(error).__name__}).")
+            if generated is not None:
+                st.code(generated, language="python", wrap_lines=True, height=CODE_HEIGHT if generated.count("\n") > 36 else "content")
+            else:
+                st.info("Code generation is not available yet in this installation.", icon=":material/info:")
+
+
+def render_gallery() -> None:
+    """The whole page."""
+    state.init_state()
+    st.title("Gallery")
+    st.markdown(
+        "The models of the Keras functional-API tutorial, ready to explore: a simple network, an encoder and decoder, "
+        "whole models nested as layers, several inputs and outputs, a shared layer and a reused VGG16. "
+        "**Open one in the builder** to change it and see shapes, problems, diagram and code update after every edit."
+    )
+    for key in preset_names():
+        try:
+            _card(key)
+        except Exception as error:  # noqa: BLE001 - one broken preset must not hide the others
+            log.warning("Gallery card '%s' failed: %s", key, error)
+            st.error(f"The preset '{key}' cannot be shown ({type(error).__name__}: {md(str(error))}).")
+
+
+render_gallery()
