@@ -15,6 +15,7 @@ st.set_page_config(page_title="Keras Functional Studio", page_icon=":material/hu
 PAGES = [
     st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", default=True),
     st.Page("pages/builder.py", title="Builder", icon=":material/account_tree:"),
+    st.Page("pages/training.py", title="Train", icon=":material/model_training:"),
 ]
 page = st.navigation(PAGES)  # before the heavy imports, so the menu shows while TensorFlow loads
 

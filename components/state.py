@@ -32,7 +32,7 @@ ADD_TAB = "builder.view.add_tab"  # open way of adding: "Layer", "Shared layer",
 # Widgets that show spec content take `widget_key(name)`: "name@<revision>". Every change of the spec
 # makes them new widgets, so they show the new spec (a kept key would keep the browser's old value).
 
-PAGES = {"gallery": "pages/gallery.py", "builder": "pages/builder.py"}
+PAGES = {"gallery": "pages/gallery.py", "builder": "pages/builder.py", "training": "pages/training.py"}
 
 
 def init_state() -> None:

@@ -1,0 +1,132 @@
+"""Pure edits that insert whole blocks: nested models (a spec used as a layer) and pretrained applications.
+
+Same contract as `components.edits`: a new spec, or an EditError saying why not. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.edits import (
+    EditError,
+    _check_arity,
+    _check_json,
+    _check_new_id,
+    _check_refs_exist,
+    _layer,
+    _replace_consumed_outputs,
+    _sync_source,
+    _type_info,
+    default_id,
+    snake_case,
+    unique_id,
+)
+from studio import catalog
+from studio.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
+
+
+def add_nested_model(
+    spec: GraphSpec, nested: GraphSpec, inputs: Sequence[str] = (), node_id: str | None = None, as_output: bool = True
+) -> GraphSpec:
+    """A whole model (another spec) used as one layer, called on `inputs`."""
+    if not isinstance(nested, GraphSpec):
+        raise EditError(f"A nested model must be a graph spec. Received: {type(nested).__name__}")
+    if not nested.inputs or not nested.outputs:
+        raise EditError(f"The nested model '{nested.name}' needs at least one input and one output to be used as a layer.")
+    new = spec.copy()
+    node_id = node_id.strip() if node_id else unique_id(new, snake_case(nested.name) if not is_valid_id(nested.name) else nested.name)
+    _check_new_id(new, node_id)
+    inputs = list(inputs)
+    _check_refs_exist(new, inputs, f"Node '{node_id}'")
+    if len(inputs) > len(nested.inputs):
+        raise EditError(f"Node '{node_id}': the nested model '{nested.name}' takes {len(nested.inputs)} input(s). Received {len(inputs)}.")
+    inner = nested.to_dict()
+    inner.pop("format", None)
+    new.layers.append(LayerSpec(node_id, "Model", {"spec": inner}))
+    new.calls.append(CallSpec(node_id, node_id, inputs))
+    if as_output:
+        count = len(nested.outputs)
+        _replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
+    return new
+
+
+def replace_nested_model(spec: GraphSpec, layer_id: str, nested: GraphSpec) -> GraphSpec:
+    """Swap the graph inside a nested-model layer (its calls keep their wiring)."""
+    layer = _layer(spec, layer_id)
+    if layer.type != "Model":
+        raise EditError(f"Layer '{layer_id}' is a {layer.type}, not a nested model.")
+    new = spec.copy()
+    inner = nested.to_dict()
+    inner.pop("format", None)
+    new.layer(layer_id).config = {"spec": inner}
+    return new
+
+
+def add_application(
+    spec: GraphSpec,
+    application: str,
+    inputs: Sequence[str] = (),
+    outputs: Sequence[str] | None = None,
+    frozen: Sequence[str] = (),
+    config: dict | None = None,
+    node_id: str | None = None,
+    as_output: bool = True,
+) -> GraphSpec:
+    """A pretrained network (VGG16, ResNet50 ...) as a block; `outputs` picks the inner layers it exposes.
+
+    Without inputs it starts the graph on its own input (and becomes a model input). With `as_output`,
+    every tensor it exposes becomes a model output.
+    """
+    info = _type_info(application)
+    if info.name not in catalog.APPLICATION_TYPES:
+        raise EditError(f"'{application}' is not an application. Expected one of: {', '.join(sorted(catalog.APPLICATION_TYPES))}.")
+    new = spec.copy()
+    node_id = node_id.strip() if node_id else default_id(new, info.name)
+    _check_new_id(new, node_id)
+    merged = catalog.default_config(info.name)
+    merged.update(config or {})
+    if outputs:
+        merged["outputs"] = list(outputs)
+    if frozen:
+        merged["frozen"] = list(frozen)
+    _check_json(merged, f"The config of '{node_id}'")
+    inputs = list(inputs)
+    _check_refs_exist(new, inputs, f"Node '{node_id}'")
+    new.layers.append(LayerSpec(node_id, info.name, merged))
+    new.calls.append(CallSpec(node_id, node_id, inputs))
+    _check_arity(new, node_id, len(inputs), node_id)
+    _sync_source(new, node_id)
+    if as_output:
+        count = len(outputs) if outputs else 1
+        _replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
+    return new
+
+
+def set_application_outputs(
+    spec: GraphSpec, layer_id: str, outputs: Sequence[str], frozen: Sequence[str], expose_all: bool = False
+) -> GraphSpec:
+    """Choose which inner layers of an application are exposed (in order) and which are frozen."""
+    layer = _layer(spec, layer_id)
+    if layer.type not in catalog.APPLICATION_TYPES:
+        raise EditError(f"Layer '{layer_id}' is a {layer.type}, not an application.")
+    new = spec.copy()
+    config = new.layer(layer_id).config
+    for key, value in (("outputs", list(outputs)), ("frozen", list(frozen))):
+        if value:
+            config[key] = value
+        else:
+            config.pop(key, None)
+    count = max(len(outputs), 1)
+    for call in new.calls_of(layer_id):
+        kept = [ref for ref in new.outputs if split_ref(ref)[0] != call.id or split_ref(ref)[1] < count]
+        if expose_all:
+            kept = [ref for ref in kept if split_ref(ref)[0] != call.id] + [make_ref(call.id, index) for index in range(count)]
+        new.outputs = kept
+        for other in new.calls:
+            stale = [ref for ref in other.inputs if split_ref(ref)[0] == call.id and split_ref(ref)[1] >= count]
+            if stale:
+                raise EditError(
+                    f"Node '{other.id}' uses {', '.join(stale)}, which would no longer exist with {count} exposed "
+                    "output(s); rewire it first."
+                )
+    return new

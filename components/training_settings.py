@@ -1,0 +1,165 @@
+"""Training page widgets: the data choice (with its source and a preview) and the compile settings
+per output. Each takes plain data and returns plain data; widget keys start with ``train.``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from studio.compile_settings import LOSSES, METRICS, OPTIMIZERS, CompileSettings, OutputSettings
+from studio.datasets import DATASET_CHOICES, DataError, Dataset, load_dataset
+from studio.spec import GraphSpec
+from studio.training_data import MAX_UPLOAD_BYTES, preview, read_user_data
+
+UPLOAD = "upload"
+
+
+@dataclass
+class DataChoice:
+    """What the user picked: a dataset key, or an uploaded dataset; with an error when it cannot be used."""
+
+    key: str | None
+    dataset: Dataset | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """Whether training can start with this choice."""
+        return self.error is None and (self.key is not None or self.dataset is not None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _uploaded(data: bytes, name: str, inputs: tuple, outputs: tuple, autoencoder: bool) -> Dataset:
+    return read_user_data(data, name, list(inputs), list(outputs), autoencoder)
+
+
+def describe_source(dataset: Dataset) -> str:
+    """Which data is used, in one sentence (says whether MNIST is the full set or the offline sample)."""
+    text = dataset.describe()
+    if dataset.credit:
+        text += f". {dataset.credit}"
+    return text
+
+
+def render_data_choice(spec: GraphSpec, default_key: str | None, token: str) -> DataChoice:
+    """Pick the training data; shows its source and sizes, or why it cannot be had."""
+    options = ([default_key] if default_key else []) + [k for k in DATASET_CHOICES if k != default_key] + [UPLOAD]
+    labels = {**DATASET_CHOICES, UPLOAD: "Upload my own data (CSV or NPZ)"}
+    key = st.selectbox(
+        "Training data",
+        options,
+        format_func=lambda k: labels[k] + (" — default for this model" if k == default_key else ""),
+        key=f"train.dataset.{token}",
+    )
+    if key == UPLOAD:
+        return _render_upload(spec, token)
+    try:
+        with st.spinner("Loading data ..."):
+            dataset = load_dataset(key)
+    except DataError as error:
+        st.error(str(error), icon=":material/cloud_off:")
+        return DataChoice(key, error=str(error))
+    st.caption(describe_source(dataset))
+    if dataset.notes:
+        st.caption("; ".join(dataset.notes))
+    return DataChoice(key, notes=list(dataset.notes))
+
+
+def _render_upload(spec: GraphSpec, token: str) -> DataChoice:
+    st.caption(
+        f"CSV with a header: columns named after the model's inputs and outputs ({', '.join(spec.inputs + spec.outputs)}), "
+        "as `<name>` or `<name>_0, <name>_1, ...`; with one input and one output a `label` column (or the last column) is "
+        "the target. NPZ: one array per input and output with the same names (or `x`/`y`), optionally `<name>_test`. "
+        f"Up to {MAX_UPLOAD_BYTES // 2**20} MB."
+    )
+    autoencoder = st.checkbox("Autoencoder: the target is the input", key=f"train.upload_autoencoder.{token}")
+    upload = st.file_uploader("Data file", type=["csv", "npz"], key=f"train.upload.{token}")
+    if upload is None:
+        return DataChoice(None, error="Upload a CSV or NPZ file to train on your own data.")
+    try:
+        dataset = _uploaded(upload.getvalue(), upload.name, tuple(spec.inputs), tuple(spec.outputs), autoencoder)
+    except DataError as error:
+        st.error(str(error), icon=":material/error:")
+        return DataChoice(None, error=str(error))
+    st.caption(describe_source(dataset))
+    st.dataframe(pd.DataFrame(preview(dataset)), hide_index=True, key=f"train.upload_preview.{token}")
+    for note in dataset.notes:
+        st.caption(note)
+    return DataChoice(None, dataset=dataset, notes=list(dataset.notes))
+
+
+def _output_settings(output: OutputSettings, index: int, token: str) -> OutputSettings:
+    prefix = f"train.out.{index}"
+    columns = st.columns([3, 1, 3, 1])
+    loss = columns[0].selectbox(
+        f"Loss of '{output.name}'",
+        LOSSES,
+        index=LOSSES.index(output.loss) if output.loss in LOSSES else 0,
+        key=f"{prefix}.loss.{token}",
+    )
+    weight = columns[1].number_input("Weight", 0.0, 100.0, float(output.loss_weight), 0.1, key=f"{prefix}.weight.{token}")
+    metrics = columns[2].multiselect(
+        "Metrics", METRICS, default=[m for m in output.metrics if m in METRICS], key=f"{prefix}.metrics.{token}"
+    )
+    logits = columns[3].checkbox(
+        "Logits", value=output.from_logits, key=f"{prefix}.logits.{token}", help="the output has no softmax/sigmoid"
+    )
+    return OutputSettings(output.name, loss, float(weight), list(metrics), bool(logits))
+
+
+def render_compile_settings(defaults: CompileSettings, token: str, disabled: bool = False) -> CompileSettings:
+    """Optimizer, per-output loss/weight/metrics, batch size, epochs, split and the advanced options."""
+    with st.container(border=True):
+        st.markdown("**Compile and fit settings**")
+        top = st.columns(5)
+        optimizer = top[0].selectbox(
+            "Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(defaults.optimizer), key=f"train.optimizer.{token}", disabled=disabled
+        )
+        learning_rate = top[1].number_input(
+            "Learning rate", 1e-6, 10.0, float(defaults.learning_rate), format="%.5f", key=f"train.lr.{token}", disabled=disabled
+        )
+        batch_size = top[2].number_input(
+            "Batch size", 1, 65536, int(defaults.batch_size), key=f"train.batch_size.{token}", disabled=disabled
+        )
+        epochs = top[3].number_input("Epochs", 1, 1000, int(defaults.epochs), key=f"train.epochs.{token}", disabled=disabled)
+        split = top[4].number_input(
+            "Validation split", 0.0, 0.9, float(defaults.validation_split), 0.05, key=f"train.validation_split.{token}", disabled=disabled
+        )
+        outputs = [_output_settings(output, index, token) for index, output in enumerate(defaults.outputs)]
+        with st.expander("More options"):
+            more = st.columns(4)
+            shuffle = more[0].checkbox("Shuffle each epoch", defaults.shuffle, key=f"train.shuffle.{token}")
+            seed = more[1].number_input("Seed", 0, 2**31 - 1, int(defaults.seed), key=f"train.seed.{token}")
+            early = more[2].checkbox("Early stopping", defaults.early_stopping, key=f"train.early_stopping.{token}")
+            patience = more[2].number_input("Patience (epochs)", 1, 100, int(defaults.patience), key=f"train.patience.{token}")
+            best = more[3].checkbox(
+                "Keep the best epoch's weights",
+                defaults.best_checkpoint,
+                key=f"train.best.{token}",
+                help="best checkpoint, by validation loss",
+            )
+            steps = more[3].number_input(
+                "Steps per execution (0 = auto)",
+                0,
+                10000,
+                int(defaults.steps_per_execution),
+                key=f"train.steps_per_execution.{token}",
+                help="how many batches Keras runs per compiled call; auto keeps the charts updating several times a second",
+            )
+    return CompileSettings(
+        optimizer=optimizer,
+        learning_rate=float(learning_rate),
+        outputs=outputs,
+        batch_size=int(batch_size),
+        epochs=int(epochs),
+        validation_split=float(split),
+        shuffle=bool(shuffle),
+        seed=int(seed),
+        early_stopping=bool(early),
+        patience=int(patience),
+        best_checkpoint=bool(best),
+        steps_per_execution=int(steps),
+    )

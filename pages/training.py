@@ -1,0 +1,172 @@
+"""Train: pick data and compile settings, train in the background with live charts, stop, evaluate."""
+
+# ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
+from __future__ import annotations
+
+import streamlit as st
+
+from components.bootstrap import run_inside_app
+
+run_inside_app()  # before the heavy imports below
+
+from dataclasses import replace
+
+import pandas as pd
+
+from components import cache, state
+from components.live_chart import render_live_charts
+from components.training_eval import render_downloads, render_evaluation
+from components.training_jobs import current_job, job_registry, start_job
+from components.training_progress import render_status
+from components.training_settings import DataChoice, render_compile_settings, render_data_choice
+from studio.build import spec_key
+from studio.compile_settings import CompileSettings, SettingsError, default_settings
+from studio.datasets import DataError, default_dataset_key, load_dataset, not_trainable_message
+from studio.spec import GraphSpec
+from studio.training import TrainingRequest
+from studio.training_data import fit_to_model
+
+MESSAGE = "train.message"  # (kind, text) shown once above the buttons
+POLL_SECONDS = 1.0
+
+
+def _say(kind: str, text: str) -> None:
+    st.session_state[MESSAGE] = (kind, text)
+
+
+def _prerequisites(spec: GraphSpec):
+    """The built model, or a message with links and st.stop() when there is nothing to train."""
+    if not spec.calls:
+        st.info("There is no model to train yet: open one of the tutorial's examples in the Gallery, or build one in the Builder.")
+        _links()
+        st.stop()
+    result = cache.analysis(spec)
+    if not result.ok:
+        st.error(f"'{spec.name}' does not build ({len(result.problems)} problem(s)); fix it in the Builder first.")
+        for problem in result.problems[:5]:
+            st.caption(problem.text())
+        _links()
+        st.stop()
+    return result.model
+
+
+def _links() -> None:
+    columns = st.columns(2)
+    for column, (name, label) in zip(columns, (("gallery", "Open the Gallery"), ("builder", "Open the Builder")), strict=True):
+        try:
+            column.page_link(state.PAGES[name], label=label)
+        except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
+            column.caption(f"{label}: {state.PAGES[name]}")
+
+
+def _check_fit(model, spec: GraphSpec, choice: DataChoice, settings: CompileSettings) -> str | None:
+    """Why this data and these settings cannot train this model (checked on a few samples), or None."""
+    if choice.error:
+        return choice.error
+    try:
+        settings.validate(num_outputs=len(model.outputs))
+        dataset = choice.dataset or load_dataset(choice.key or "")
+        head = replace(
+            dataset,
+            x_train=[a[:32] for a in dataset.x_train],
+            y_train=[a[:32] for a in dataset.y_train],
+            x_test=[a[:4] for a in dataset.x_test],
+            y_test=[a[:4] for a in dataset.y_test],
+        )
+        fit_to_model(head, model, list(spec.inputs), list(spec.outputs), settings.losses())
+    except (DataError, SettingsError) as error:
+        return str(error)
+    return None
+
+
+def _on_train(spec: GraphSpec, choice: DataChoice, settings: CompileSettings, problem: str | None) -> None:
+    job = current_job()
+    if job is not None and job.active:
+        _say("warning", "A run is already going for this session: stop it first (or wait for it to finish).")
+        return
+    if problem:
+        _say("error", f"Cannot train: {problem}")
+        return
+    request = TrainingRequest(spec.copy(), settings, dataset_key=choice.key, dataset=choice.dataset)
+    job = start_job(request)
+    position = job_registry().queue_position(job.id)
+    _say("info", f"Training started (queue position {position})." if position and position > 1 else "Training started.")
+
+
+def _on_stop() -> None:
+    job = current_job()
+    if job is None:
+        _say("info", "Nothing to stop: no run has been started in this session.")
+        return
+    _say("info", job.stop())
+
+
+def _live(job_id: str, was_active: bool) -> None:
+    @st.fragment(run_every=POLL_SECONDS if was_active else None)
+    def live() -> None:
+        registry = job_registry()
+        job = registry.get(job_id)
+        if job is None:
+            st.caption("The last run is no longer on this server (it was restarted or the run was cleared).")
+            return
+        job.touch()
+        snapshot = job.snapshot()
+        render_status(job, snapshot, registry.queue_position(job.id))
+        render_live_charts(snapshot, job.output_names)
+        if was_active and not job.active:
+            st.rerun()  # the whole page: buttons, evaluation and downloads
+
+    live()
+
+
+def main() -> None:
+    """The training page."""
+    state.init_state()
+    st.title("Train")
+    spec = state.current_spec()
+    model = _prerequisites(spec)
+    job = current_job()
+    active = job is not None and job.active
+    token = spec_key(spec)[:10]
+    st.caption(f"Model **{spec.name}** · {len(spec.inputs)} input(s), {len(spec.outputs)} output(s) · {model.count_params():,} parameters")
+    reason = not_trainable_message(spec)
+    if reason:
+        st.info(reason, icon=":material/info:")
+    default_key = default_dataset_key(spec, [tuple(t.shape) for t in model.outputs])
+    choice = render_data_choice(spec, None if reason else default_key, token)
+    settings = render_compile_settings(default_settings(spec, choice.key), f"{token}.{choice.key or 'upload'}", disabled=active)
+    problem = _check_fit(model, spec, choice, settings)
+    if problem and choice.ready:
+        st.error(f"This data does not fit the model: {problem}", icon=":material/error:")
+    columns = st.columns([1, 1, 4])
+    train = columns[0].button("Train", type="primary", key="train.start", icon=":material/play_arrow:")
+    stop = columns[1].button("Stop", key="train.stop", icon=":material/stop:", disabled=not active)
+    if train:
+        _on_train(spec, choice, settings, problem)
+    if stop:
+        _on_stop()
+    if train or stop:
+        st.rerun()  # draw the buttons, the status and the fragment for the new state
+    message = st.session_state.pop(MESSAGE, None)
+    if message:
+        getattr(st, message[0])(message[1])
+    if job is None:
+        st.caption("Press Train to start; the charts update about once a second while it runs.")
+        return
+    if job.request.spec.to_dict() != spec.to_dict():
+        st.caption(f"The run below trained an earlier version of the model ('{job.request.spec.name}').")
+    _live(job.id, active)
+    if job.data_notes:
+        with st.expander("What was done to the data"):
+            for note in job.data_notes:
+                st.caption(note)
+    if not job.active:
+        epochs = job.log.epochs()
+        if epochs:
+            with st.expander("History per epoch"):
+                st.dataframe(pd.DataFrame(epochs).drop(columns=["wall", "time"], errors="ignore"), hide_index=True, key="train.history")
+        render_evaluation(job)
+        render_downloads(job)
+
+
+main()

@@ -1,0 +1,225 @@
+"""``python -m studio train SPEC [--epochs N] [--batch-size N] [--data NAME|FILE] --out DIR``: the app's
+training engine from the terminal, with a progress bar; writes model.keras, model.h5, history.csv
+and run.json into DIR."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from studio.cli import Command, CommandError
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+BAR_WIDTH = 28
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The train command's options."""
+    parser.add_argument("spec", metavar="SPEC", help="a preset key (see `python -m studio presets`) or the path of a JSON spec file")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, model.h5, history.csv and run.json")
+    parser.add_argument(
+        "--data",
+        metavar="NAME|FILE",
+        help="a dataset name (mnist, mnist_autoencoder, tickets, ...) or a .csv/.npz file; default: the preset's",
+    )
+    parser.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the preset's, 5 in the tutorial)")
+    parser.add_argument("--batch-size", type=_positive_int, help="batch size (default: the preset's, 64 in the tutorial)")
+    parser.add_argument("--learning-rate", type=float, help="learning rate of the optimizer")
+    parser.add_argument("--validation-split", type=float, help="share of the training data held out for validation, 0..1")
+    parser.add_argument("--seed", type=int, help="random seed (weights, shuffling, synthetic data)")
+    parser.add_argument("--settings", metavar="JSON", help="a compile-settings JSON file (as written into run.json)")
+    parser.add_argument("--autoencoder", action="store_true", help="with a data FILE: the target of each sample is its input")
+    parser.add_argument("--max-samples", type=_positive_int, help="train on at most this many samples (quick runs)")
+    parser.add_argument("--offline", action="store_true", help="do not try to download datasets; use the shipped MNIST sample")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {value}")
+    return value
+
+
+def _bad_input(message: str) -> CommandError:
+    return CommandError(message)
+
+
+def _settings(args: argparse.Namespace, spec: Any, data_key: str | None) -> Any:
+    from studio.compile_settings import SettingsError, default_settings, settings_from_json
+
+    if args.settings:
+        path = Path(args.settings)
+        if not path.is_file():
+            raise _bad_input(f"Settings file '{path}' does not exist; expected a compile-settings JSON file")
+        settings = settings_from_json(path.read_text(encoding="utf-8"))
+    else:
+        settings = default_settings(spec, data_key)
+    for name in ("epochs", "batch_size", "learning_rate", "validation_split", "seed"):
+        if getattr(args, name) is not None:
+            setattr(settings, name, getattr(args, name))
+    try:
+        settings.validate(num_outputs=len(spec.outputs))
+    except SettingsError as error:
+        raise _bad_input(str(error)) from error
+    return settings
+
+
+def _request(args: argparse.Namespace) -> Any:
+    from studio.datasets import DATASET_CHOICES, DataError, default_dataset_key, not_trainable_message
+    from studio.presets import resolve_spec
+    from studio.training import TrainingRequest
+    from studio.training_data import read_user_data
+
+    spec = resolve_spec(args.spec)
+    dataset, data_key = None, args.data
+    if args.data and Path(args.data).suffix.lower() in (".csv", ".npz"):
+        path = Path(args.data)
+        if not path.is_file():
+            raise _bad_input(f"Data file '{path}' does not exist")
+        try:
+            dataset = read_user_data(path.read_bytes(), path.name, list(spec.inputs), list(spec.outputs), args.autoencoder)
+        except DataError as error:
+            raise _bad_input(str(error)) from error
+        data_key = "mnist_autoencoder" if args.autoencoder else None
+    elif args.data and args.data not in DATASET_CHOICES:
+        raise _bad_input(f"Unknown data '{args.data}'. Expected a .csv/.npz file or one of: {', '.join(DATASET_CHOICES)}")
+    elif not args.data:
+        data_key = default_dataset_key(spec)
+        if data_key is None:
+            raise _bad_input(not_trainable_message(spec) or f"'{spec.name}' has no default data; pass --data NAME or --data FILE.csv/.npz")
+    settings = _settings(args, spec, data_key)
+    return TrainingRequest(
+        spec,
+        settings,
+        dataset_key=None if dataset else data_key,
+        dataset=dataset,
+        prefer_offline=args.offline,
+        max_train_samples=args.max_samples,
+    )
+
+
+def _metric_text(values: dict[str, float]) -> str:
+    shown = [(k, v) for k, v in values.items() if k not in ("epoch", "step", "global_step", "time", "wall", "epoch_time_s")]
+    return "  ".join(f"{k} {v:.4g}" for k, v in shown[:6])
+
+
+def _progress_line(job: Any) -> str:
+    snapshot = job.snapshot()
+    progress = snapshot.progress
+    if progress.phase != "training":
+        return f"{progress.phase} ..."
+    filled = int(progress.fraction * BAR_WIDTH)
+    last = snapshot.batches[-1] if snapshot.batches else {}
+    eta = f"ETA {progress.eta_s:.0f} s" if progress.eta_s is not None else ""
+    return (
+        f"epoch {progress.epoch}/{progress.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
+        f"step {progress.step}/{progress.steps_per_epoch}  "
+        f"{_metric_text(last)}  {progress.samples_per_second:,.0f} samples/s  {eta}"
+    )
+
+
+def _watch(job: Any) -> None:
+    """Draw a progress bar on stderr (one line per epoch when not a terminal) until the job ends; Ctrl-C stops it."""
+    terminal = sys.stderr.isatty()
+    printed_epochs = 0
+    while not job.done.is_set():
+        try:
+            job.done.wait(0.5)
+        except KeyboardInterrupt:
+            print("\nstopping after the current batch (the model is kept) ...", file=sys.stderr)
+            job.stop("Stopped with Ctrl-C")
+            continue
+        if terminal:
+            print("\r" + _progress_line(job)[:160].ljust(160), end="", file=sys.stderr, flush=True)
+        epochs = job.log.epochs()
+        for record in epochs[printed_epochs:]:
+            prefix = "\n" if terminal else ""
+            print(f"{prefix}epoch {record['epoch']}: {_metric_text(record)}  ({record['epoch_time_s']:.1f} s)", file=sys.stderr, flush=True)
+        printed_epochs = len(epochs)
+    if terminal:
+        print(file=sys.stderr)
+
+
+def save_run(job: Any, out: Path) -> list[Path]:
+    """Write model.keras (first: saving .h5 resets the compiled optimizer), model.h5, history.csv and run.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if job.model is not None:
+        job.model.save(out / "model.keras")
+        absl = logging.getLogger("absl")
+        level = absl.level
+        absl.setLevel(logging.ERROR)  # Keras's "HDF5 is legacy" warning: the .h5 is asked for on purpose
+        try:
+            job.model.save(out / "model.h5")
+        finally:
+            absl.setLevel(level)
+        written += [out / "model.keras", out / "model.h5"]
+    epochs = job.log.epochs()
+    columns = ["epoch", "epoch_time_s"] + sorted({k for record in epochs for k in record} - {"epoch", "epoch_time_s", "time", "wall"})
+    with open(out / "history.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(epochs)
+    written.append(out / "history.csv")
+    request = job.request
+    run = {
+        "status": job.status,
+        "message": job.error or job.message,
+        "spec": request.spec.to_dict(),
+        "compile_settings": request.settings.to_dict(),
+        "dataset": job.dataset_summary,
+        "dataset_name": job.dataset_summary.get("name"),
+        "dataset_source": job.dataset_summary.get("source"),
+        "full_dataset": job.dataset_summary.get("full"),
+        "train_samples": job.num_train_samples,
+        "steps_per_execution": job.steps_per_execution,
+        "best_epoch": job.best_epoch,
+        "notes": job.data_notes,
+        "final_metrics": {k: v for k, v in (epochs[-1] if epochs else {}).items() if k not in ("wall", "time")},
+        "test": job.evaluation.to_dict() if job.evaluation else None,
+        "seconds": round((job.finished or time.time()) - (job.started or job.created), 2),
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=float) + "\n", encoding="utf-8")
+    written.append(out / "run.json")
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train in a worker thread, show progress, write the files; exit 2 with one message on bad input."""
+    from studio.training import FAILED, TrainingJob
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _bad_input(f"--out '{out}' is a file; expected a folder (it is created when missing)")
+    request = _request(args)
+    job = TrainingJob(request)
+    worker = threading.Thread(target=job.run, name="studio-train", daemon=True)
+    worker.start()
+    _watch(job)
+    worker.join()
+    if job.status == FAILED and (job.model is None or not job.log.epochs()):
+        raise _bad_input(job.error or "training failed")
+    summary = job.dataset_summary
+    print(f"data: {summary.get('name')} ({summary.get('source')}), {job.num_train_samples:,} training samples", file=sys.stderr)
+    for path in save_run(job, out):
+        print(f"wrote {path}")
+    if job.evaluation:
+        print(f"test: {_metric_text(job.evaluation.metrics)}")
+    if job.status == FAILED:
+        print(f"error: {job.error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{job.status}: {job.message}")
+    return EXIT_OK
+
+
+COMMANDS = [Command("train", "train a spec (live progress); write model.keras, model.h5, history.csv and run.json", add_arguments, run)]
