@@ -16,6 +16,9 @@ PAGES = [
     st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", default=True),
     st.Page("pages/builder.py", title="Builder", icon=":material/account_tree:"),
     st.Page("pages/training.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("pages/models.py", title="Models", icon=":material/upload_file:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
 ]
 page = st.navigation(PAGES)  # before the heavy imports, so the menu shows while TensorFlow loads
 

@@ -9,8 +9,9 @@ import streamlit as st
 from components import actions, state
 from components.edits import check_limits
 from components.settings import describe, limits
+from studio.export import read_project as read_project_file
 from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec, SpecError, spec_from_json
+from studio.spec import GraphSpec, SpecError
 
 UPLOAD_COUNTER = "builder.view.upload_counter"  # bumps after each upload so the uploader starts empty again
 PROJECT_ERROR = "builder.project"  # error key of the open / paste controls
@@ -32,7 +33,7 @@ def read_project(data: bytes | str, source: str) -> GraphSpec:
     if not text.strip():
         raise ValueError(f"'{source}' is empty; expected a project saved as JSON by this app.")
     try:
-        spec = spec_from_json(text)
+        spec = read_project_file(text).spec  # a project file (spec + settings + dataset) or a bare spec
     except SpecError as error:
         details = "; ".join(problem.text() for problem in error.problems)
         raise ValueError(f"'{source}' is not a project this app can open: {details}") from error
@@ -102,23 +103,40 @@ def render_project_controls(spec: GraphSpec) -> None:
     """Save (download the spec JSON), open (upload or paste), start anew or from a preset."""
     active = limits()
     st.download_button(
-        "Save project (.json)", spec.to_json(), file_name=file_name_for(spec, ".json"), mime="application/json",
-        key="builder.save_project", icon=":material/download:", on_click="ignore", width="stretch",
+        "Save project (.json)",
+        spec.to_json(),
+        file_name=file_name_for(spec, ".json"),
+        mime="application/json",
+        key="builder.save_project",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
     )
     counter = st.session_state.get(UPLOAD_COUNTER, 0)
     upload_key = f"builder.view.upload_{counter}"
     st.file_uploader(
-        "Open a project (.json)", type=["json"], key=upload_key, on_change=_on_upload, args=(upload_key,),
-        help=f"A spec saved by this app. Limit: {describe('max_upload_mb', active.max_upload_mb)}.", max_upload_size=active.max_upload_mb,
+        "Open a project (.json)",
+        type=["json"],
+        key=upload_key,
+        on_change=_on_upload,
+        args=(upload_key,),
+        help=f"A spec saved by this app. Limit: {describe('max_upload_mb', active.max_upload_mb)}.",
+        max_upload_size=active.max_upload_mb,
     )
     st.text_area(
-        "…or paste a spec (JSON)", key=state.widget_key("builder.paste_text"), height=90,
+        "…or paste a spec (JSON)",
+        key=state.widget_key("builder.paste_text"),
+        height=90,
         placeholder='{"name": "model", "layers": [...], ...}',
     )
     st.button("Open pasted spec", key="builder.open_pasted", on_click=_on_paste, width="stretch")
     st.divider()
     st.selectbox(
-        "Start from a preset", preset_names(), index=None, key=state.widget_key("builder.open_preset"), placeholder="Choose a preset",
+        "Start from a preset",
+        preset_names(),
+        index=None,
+        key=state.widget_key("builder.open_preset"),
+        placeholder="Choose a preset",
     )
     cols = st.columns(2)
     cols[0].button("Open preset", key="builder.open_preset_button", on_click=_on_open_preset, width="stretch")

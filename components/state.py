@@ -32,7 +32,14 @@ ADD_TAB = "builder.view.add_tab"  # open way of adding: "Layer", "Shared layer",
 # Widgets that show spec content take `widget_key(name)`: "name@<revision>". Every change of the spec
 # makes them new widgets, so they show the new spec (a kept key would keep the browser's old value).
 
-PAGES = {"gallery": "pages/gallery.py", "builder": "pages/builder.py", "training": "pages/training.py"}
+PAGES = {
+    "gallery": "pages/gallery.py",
+    "builder": "pages/builder.py",
+    "training": "pages/training.py",
+    "export": "pages/export.py",
+    "models": "pages/models.py",
+    "runs": "pages/runs.py",
+}
 
 
 def init_state() -> None:

@@ -215,7 +215,7 @@ BUILTIN_COMMANDS: list[Command] = [
     Command("diagram", "draw a spec as DOT, PNG or SVG (problems marked when it does not build)", _add_diagram_arguments, _run_diagram),
 ]
 # Modules that each define ``COMMANDS: list[Command]``, imported when the parser is built.
-COMMAND_MODULES: tuple[str, ...] = ("studio.train_command",)
+COMMAND_MODULES: tuple[str, ...] = ("studio.train_command", "studio.script_command", "studio.runs_command")
 
 
 def all_commands() -> list[Command]:

@@ -52,6 +52,7 @@ class TrainingRequest:
     prefer_offline: bool = False
     heartbeat_timeout_s: float | None = None
     max_train_samples: int | None = None
+    model: Any = None  # a ready model to train further (fine-tuning); None builds the spec
 
 
 def _leaf_layers(model: Any) -> list[Any]:
@@ -160,6 +161,7 @@ class TrainingJob:
         self.output_names: list[str] = list(request.spec.outputs)  # Keras's names, as in the metric logs
         self.dataset_summary: dict[str, Any] = {}
         self.num_train_samples = 0
+        self.extra_callbacks: list[Any] = []
         self.steps_per_execution = 0
         self.best_epoch: int | None = None
         self.timings: dict[str, float] = {}  # seconds since the run started, per phase reached
@@ -260,7 +262,7 @@ class TrainingJob:
         request = self.request
         self._mark("start")
         self.log.set_progress(phase="building the model")
-        model = build_model(request.spec)
+        model = request.model if request.model is not None else build_model(request.spec)
         self._mark("built")
         settings = request.settings
         settings.validate(num_outputs=len(model.outputs))
@@ -304,7 +306,7 @@ class TrainingJob:
         initial = initial_loss(model, x_train, y_train, settings.batch_size) if step_seconds < INITIAL_LOSS_MAX_STEP_S else None
         if initial is not None:
             recorder.record_initial_loss(initial)
-        callbacks: list[Any] = [recorder]
+        callbacks: list[Any] = [recorder, *self.extra_callbacks]
         best = BestWeights(settings.monitor) if settings.best_checkpoint else None
         if settings.early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping(monitor=settings.monitor, patience=settings.patience))
@@ -338,6 +340,7 @@ class TrainingJob:
         try:
             model, data = self._prepare()
             self.model = model
+            self._start_run_record()
             recorder = self._fit(model, data)
             if recorder.nan_at:
                 reason = f"The loss became NaN (or infinite) at {recorder.nan_at}; training stopped."
@@ -354,6 +357,27 @@ class TrainingJob:
             self._finish(FAILED, error=f"{type(error).__name__}: {_error_text(error)}")
         finally:
             self.request.dataset = None  # free the arrays; the evaluation keeps what it shows
+            self._close_run_record()
+
+    def _start_run_record(self) -> None:
+        """Enter this job in the run history (studio.runs) as running, with a per-epoch recorder."""
+        from studio import runs
+
+        try:
+            store = runs.RunStore()
+            runs.start_job_run(store, self)
+            self.extra_callbacks.append(runs.keras_callback(store, self.id))
+        except Exception as error:  # noqa: BLE001 - the run history must never stop a training run
+            logger.warning("job %s: could not record the run: %s", self.id, error)
+
+    def _close_run_record(self) -> None:
+        """Store the ended job's epochs, metrics and model files in the run history."""
+        from studio import runs
+
+        try:
+            runs.record_job(runs.RunStore(), self)
+        except Exception as error:  # noqa: BLE001 - the job's own result stays available regardless
+            logger.warning("job %s: could not store the run: %s", self.id, error)
 
     def _finish(self, status: str, message: str = "", error: str | None = None) -> None:
         with self._lock:

@@ -1,0 +1,124 @@
+"""Downloads derived from the spec (and this session's run): model code, training script, history CSV,
+diagram PNG/SVG, summary text and the project file that opens again in the builder."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import cache
+from components.project import file_name_for
+from studio.build import spec_key
+from studio.compile_settings import CompileSettings, SettingsError, default_settings, settings_from_dict
+from studio.datasets import default_dataset_key
+from studio.spec import GraphSpec, SpecError
+
+log = logging.getLogger(__name__)
+HISTORY_SKIPPED = ("wall", "time")
+
+
+def settings_for(spec: GraphSpec, job: Any) -> tuple[CompileSettings, str | None, str]:
+    """The settings and data of this session's run when it trained this spec, else the defaults; and which it is."""
+    if job is not None and job.request.spec.to_dict() == spec.to_dict():
+        summary = getattr(job, "dataset_summary", None) or {}
+        key = job.request.dataset_key or summary.get("key")
+        if key and key.startswith("file:") and summary.get("autoencoder"):
+            key = "file_autoencoder:" + key.removeprefix("file:")
+        return job.request.settings, key, "the settings and data of your last training run"
+    key = default_dataset_key(spec)
+    return default_settings(spec, key), key, "the default settings and data for this model"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _script(key: str, settings_json: str, dataset_key: str | None, _spec: GraphSpec) -> str:
+    from studio.script import training_script
+
+    return training_script(_spec, settings_from_dict(json.loads(settings_json)), dataset_key)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _diagram(key: str, fmt: str, _spec: GraphSpec) -> bytes:
+    from studio.diagram import render_diagram
+
+    return render_diagram(_spec, fmt)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _summary(key: str, _spec: GraphSpec) -> str | None:
+    from studio.export import summary_text
+
+    result = cache.analysis(_spec)
+    return summary_text(result.model) if result.ok else None
+
+
+def history_csv(epochs: list[dict]) -> str:
+    """The run's per-epoch records as CSV (wall-clock columns left out)."""
+    frame = pd.DataFrame(epochs).drop(columns=list(HISTORY_SKIPPED), errors="ignore")
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _download(column: Any, label: str, data: str | bytes, file_name: str, mime: str, key: str) -> None:
+    column.download_button(label, data, file_name=file_name, mime=mime, key=key, icon=":material/download:", width="stretch")
+
+
+def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
+    """Every download that the spec alone (and this session's run) gives."""
+    from studio.diagram import DiagramError, graphviz_available
+    from studio.export import project_json
+
+    st.subheader("Code, script and project")
+    if not spec.calls:
+        st.info("The model is empty: open an example in the Gallery or build one in the Builder.")
+        return
+    settings, dataset_key, origin = settings_for(spec, job)
+    key = spec_key(spec)
+    st.caption(f"Model **{spec.name}**; the training script and the project file use {origin}.")
+    top = st.columns(3)
+    try:
+        code = cache.generated_code(spec)
+    except SpecError as error:
+        code = None
+        top[0].caption(f"No code: {error}")
+    if code:
+        _download(top[0], "Model code (.py)", code, file_name_for(spec, ".py"), "text/x-python", "export.code")
+    script = None
+    try:
+        script = _script(key, settings.to_json(), dataset_key, spec)
+    except (SpecError, SettingsError) as error:
+        top[1].caption(f"No training script: {error}")
+    if script:
+        _download(top[1], "Training script (.py)", script, f"train_{file_name_for(spec, '.py')}", "text/x-python", "export.script")
+    project = project_json(spec, settings, dataset_key)
+    _download(top[2], "Project file (.json)", project, file_name_for(spec, ".project.json"), "application/json", "export.project")
+    bottom = st.columns(4)
+    summary = _summary(key, spec)
+    if summary:
+        _download(bottom[0], "Summary (.txt)", summary, file_name_for(spec, "_summary.txt"), "text/plain", "export.summary")
+    if not graphviz_available():
+        bottom[1].caption("PNG/SVG diagrams need Graphviz's `dot` program (apt-get install graphviz).")
+    else:
+        for column, fmt, mime in ((bottom[1], "png", "image/png"), (bottom[2], "svg", "image/svg+xml")):
+            try:
+                data = _diagram(key, fmt, spec)
+            except DiagramError as error:
+                column.caption(f"No {fmt.upper()}: {error}")
+                continue
+            _download(column, f"Diagram (.{fmt})", data, file_name_for(spec, f".{fmt}"), mime, f"export.diagram.{fmt}")
+    epochs = job.log.epochs() if job is not None else []
+    if epochs:
+        name = file_name_for(job.request.spec, "_history.csv")
+        _download(bottom[3], "History (.csv)", history_csv(epochs), name, "text/csv", "export.history")
+    if script:
+        with st.expander("The training script"):
+            st.caption(
+                "Runs as it is with only keras and numpy: `python train.py --epochs 1`. With several GPUs add "
+                "`--distribute mirrored`; on several machines set TF_CONFIG on each and add `--distribute multiworker`."
+            )
+            st.code(script, language="python")

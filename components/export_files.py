@@ -1,0 +1,158 @@
+"""The trained model's files on the Export page: saved, reloaded in a fresh process and compared before
+they are offered (also mid-run and after Stop), and the tutorial's save / discard / load / evaluate."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.project import file_name_for
+from studio.export import FORMAT_NOTES, ExportReport, export_model_files, round_trip
+
+log = logging.getLogger(__name__)
+
+PREPARED = "export.state.prepared"  # dict: job_id, epochs, status, when, report, files {format: bytes}
+ROUND_TRIP = "export.state.round_trip"  # dict: job_id, result or error
+MIMES = {"keras": "application/zip", "h5": "application/x-hdf5"}
+MAX_ROUND_TRIP_SAMPLES = 2000
+
+
+def _epochs_done(job: Any) -> int:
+    return len(job.log.epochs())
+
+
+def prepare_files(job: Any) -> dict:
+    """Save the job's model as .keras and .h5, check each in a fresh process; kept in session state."""
+    basename = file_name_for(job.request.spec, "")
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="studio-export-") as folder:
+        report = export_model_files(job.model, folder, basename, live=not job.active)
+        files = {check.format: check.path.read_bytes() for check in report.files if check.ok}
+    prepared = {
+        "job_id": job.id,
+        "epochs": _epochs_done(job),
+        "status": job.status,
+        "when": started,
+        "report": report,
+        "files": files,
+        "basename": basename,
+    }
+    st.session_state[PREPARED] = prepared
+    return prepared
+
+
+def _render_report(prepared: dict, job: Any) -> None:
+    report: ExportReport = prepared["report"]
+    when = time.strftime("%H:%M:%S", time.localtime(prepared["when"]))
+    stale = prepared["epochs"] != _epochs_done(job) or prepared["status"] != job.status
+    st.caption(
+        f"Saved at {when} after {prepared['epochs']} epoch(s) ({prepared['status']}); checked in {report.seconds:.1f} s."
+        + (" The run has moved on since: save again for the model as it is now." if stale else "")
+    )
+    for check in report.files:
+        (st.success if check.ok else st.error)(check.describe(), icon=":material/verified:" if check.ok else ":material/error:")
+        for warning in check.warnings:
+            st.warning(f".{check.format}: {warning}")
+    for note in report.notes:
+        st.caption(f"Note: {note}")
+    columns = st.columns(max(1, len(prepared["files"])) + 1)
+    for column, (fmt, data) in zip(columns, prepared["files"].items(), strict=False):
+        column.download_button(
+            f"Download .{fmt} ({len(data) / 1024:,.0f} KB)",
+            data,
+            file_name=f"{prepared['basename']}.{fmt}",
+            mime=MIMES.get(fmt),
+            key=f"export.download.{fmt}",
+            icon=":material/download:",
+        )
+    if not report.ok:
+        st.caption("Only files that passed the check are offered.")
+
+
+def _test_data(job: Any) -> tuple[list, list] | str:
+    """The run's test arrays loaded again, or why they cannot be."""
+    from studio.datasets import DataError, load_dataset
+    from studio.training_data import fit_to_model
+
+    request = job.request
+    if not request.dataset_key:
+        return "The run trained on an uploaded file, which is not kept; the round trip needs its test data again."
+    try:
+        dataset = load_dataset(request.dataset_key, seed=request.settings.seed, prefer_offline=request.prefer_offline)
+        data = fit_to_model(dataset, job.model, list(request.spec.inputs), list(request.spec.outputs), request.settings.losses())
+    except DataError as error:
+        return f"The test data cannot be loaded again: {error}"
+    return [a[:MAX_ROUND_TRIP_SAMPLES] for a in data.x_test], [a[:MAX_ROUND_TRIP_SAMPLES] for a in data.y_test]
+
+
+def run_round_trip(job: Any, fmt: str) -> None:
+    """Save, discard, load back and evaluate; the outcome is kept in session state."""
+    data = _test_data(job)
+    if isinstance(data, str):
+        st.session_state[ROUND_TRIP] = {"job_id": job.id, "error": data}
+        return
+    try:
+        result = round_trip(job.model, data[0], data[1], fmt=fmt)
+    except Exception as error:  # noqa: BLE001 - Keras's reason is shown; the session goes on
+        log.warning("Round trip of job %s failed: %s", job.id, error)
+        st.session_state[ROUND_TRIP] = {"job_id": job.id, "error": f"{type(error).__name__}: {error}"}
+        return
+    st.session_state[ROUND_TRIP] = {"job_id": job.id, "result": result, "format": fmt, "samples": len(data[0][0])}
+
+
+def _render_round_trip(job: Any) -> None:
+    st.markdown("**The tutorial's round trip** (section 1.3): `model.save(...)`, `del model`, `keras.models.load_model(...)`, evaluate.")
+    if job.active:
+        st.caption("Available when the run has ended (finished or stopped).")
+        return
+    if not getattr(job.model, "compiled", False):
+        st.caption("The model was never compiled, so it cannot be evaluated.")
+        return
+    columns = st.columns([1, 3])
+    fmt = columns[0].radio("File", ["keras", "h5"], horizontal=True, key="export.round_trip_format", format_func=lambda f: f".{f}")
+    if columns[1].button("Save, discard, load back and evaluate", key="export.round_trip", icon=":material/sync:"):
+        with st.spinner("Saving, loading back and evaluating both models on the test data ..."):
+            run_round_trip(job, fmt)
+    outcome = st.session_state.get(ROUND_TRIP)
+    if not outcome or outcome["job_id"] != job.id:
+        return
+    if "error" in outcome:
+        st.error(outcome["error"])
+        return
+    result = outcome["result"]
+    table = pd.DataFrame({"trained model": result.before, "loaded back": result.after})
+    st.dataframe(table, key="export.round_trip_table")
+    for note in result.notes:
+        st.caption(f"Note: {note}")
+    if result.equal:
+        st.success(f"Equal: the model loaded back from .{outcome['format']} has the same test metrics on {outcome['samples']:,} samples.")
+    else:
+        st.error("The metrics differ: the saved file does not reproduce the trained model.")
+
+
+def render_model_files(job: Any) -> None:
+    """The verified .keras / .h5 downloads of this session's trained model, and the round trip."""
+    st.subheader("Trained model")
+    if job is None or job.model is None:
+        st.info("No trained model in this session yet: train one on the Train page. Its .keras and .h5 files appear here, mid-run too.")
+        return
+    name = job.request.spec.name
+    where = f"still training ({_epochs_done(job)} epoch(s) done): the files hold the model as it stands" if job.active else job.status
+    st.caption(f"Model **{name}** from training run `{job.id}`: {where}.")
+    st.caption(" · ".join(f".{fmt}: {note}" for fmt, note in FORMAT_NOTES.items()))
+    if st.button("Save and check .keras and .h5", key="export.prepare", type="primary", icon=":material/save:"):
+        with st.spinner("Saving, then reloading each file in a fresh Python process and comparing predictions ..."):
+            try:
+                prepare_files(job)
+            except Exception as error:  # noqa: BLE001 - the reason is shown; the session goes on
+                log.warning("Export of job %s failed: %s", job.id, error)
+                st.error(f"The model could not be saved: {type(error).__name__}: {error}")
+    prepared = st.session_state.get(PREPARED)
+    if prepared and prepared["job_id"] == job.id:
+        _render_report(prepared, job)
+    _render_round_trip(job)

@@ -1,0 +1,153 @@
+"""The Runs page's pieces: the run table, the overlaid curves of chosen runs, what differs between two
+runs, and one run's details (files, reopen in the builder, delete)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from components import state
+from studio.runs import Difference, RunComparison, RunRecord, RunStore, RunSummary, history_csv
+from studio.spec import SpecError, spec_from_dict
+
+PICKED = "runs.pick"
+METRIC = "runs.metric"
+SELECTED = "runs.selected"
+CONFIRM_DELETE = "runs.confirm_delete"
+STATUS_ICONS = {
+    "completed": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
+    "running": ":material/hourglass_top:",
+}
+
+
+def _when(seconds: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) if seconds else ""
+
+
+def run_label(run: RunSummary) -> str:
+    """'mnist model · 2026-11-26 22:55:18 · completed · 3952d076' (the end of the id keeps labels unique)."""
+    return f"{run.name} · {_when(run.started_at)} · {run.status} · {run.id[-8:]}"
+
+
+def _headline_metrics(run: RunSummary) -> dict[str, float]:
+    metrics = run.final_metrics.get("metrics", {}) if isinstance(run.final_metrics.get("metrics"), dict) else {}
+    values = {"test loss": run.final_metrics.get("loss"), **{f"test {name}": value for name, value in metrics.items()}}
+    return {name: value for name, value in values.items() if isinstance(value, (int, float))}
+
+
+def runs_table(runs: list[RunSummary]) -> pd.DataFrame:
+    """One row per run: status, model, data, epochs, time, test metrics, error."""
+    rows = []
+    for run in runs:
+        row = {
+            "status": run.status,
+            "model": run.name,
+            "started": _when(run.started_at),
+            "seconds": round(run.duration_seconds, 1) if run.duration_seconds is not None else None,
+            "epochs": run.epochs,
+            "data": run.dataset.get("name") or run.dataset.get("key") or "",
+            **_headline_metrics(run),
+            "problem": run.error or "",
+            "run id": run.id,
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def overlay_figure(records: list[RunRecord], metric: str) -> go.Figure:
+    """One line per run: the chosen metric by epoch."""
+    figure = go.Figure()
+    for record in records:
+        points = [(row["epoch"], row.get(metric)) for row in record.history if row.get(metric) is not None]
+        if points:
+            epochs, values = zip(*points, strict=True)
+            figure.add_trace(go.Scatter(x=list(epochs), y=list(values), mode="lines+markers", name=run_label(record)))
+    figure.update_layout(
+        xaxis_title="epoch", yaxis_title=metric, height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"}
+    )
+    return figure
+
+
+def render_overlay(records: list[RunRecord]) -> None:
+    """A metric picker and the chosen runs' curves in one chart."""
+    names = sorted({key for record in records for row in record.history for key in row if key != "epoch"})
+    if not names:
+        st.caption("The chosen runs have no per-epoch history yet.")
+        return
+    default = names.index("loss") if "loss" in names else 0
+    metric = st.selectbox("Metric", names, index=default, key=METRIC)
+    st.plotly_chart(overlay_figure(records, metric), key="runs.chart", config={"displayModeBar": False})
+
+
+def differences_table(differences: list[Difference]) -> pd.DataFrame:
+    """Differences as rows: where, what, run A, run B (values as JSON text)."""
+    return pd.DataFrame(
+        [
+            {"where": d.where, "what": d.kind, "run A": json.dumps(d.before, default=str), "run B": json.dumps(d.after, default=str)}
+            for d in differences
+        ]
+    )
+
+
+def render_comparison(comparison: RunComparison) -> None:
+    """What differs between two runs: architecture (by layer id), settings, data, and the test metrics."""
+    st.subheader("What differs")
+    st.caption(f"A: {run_label(comparison.first)}  \nB: {run_label(comparison.second)}")
+    sections = (("Architecture", comparison.architecture), ("Settings", comparison.settings), ("Data", comparison.dataset))
+    for title, differences in sections:
+        if differences:
+            st.markdown(f"**{title}** · {len(differences)} difference{'s' if len(differences) != 1 else ''}")
+            st.dataframe(differences_table(differences), hide_index=True, key=f"runs.diff.{title.lower()}")
+        else:
+            st.markdown(f"**{title}** · the same")
+    metrics = {"A": _headline_metrics(comparison.first), "B": _headline_metrics(comparison.second)}
+    if metrics["A"] or metrics["B"]:
+        st.dataframe(pd.DataFrame(metrics), key="runs.diff.metrics")
+
+
+def _open_in_builder(record: RunRecord) -> None:
+    try:
+        spec = spec_from_dict(record.spec)
+    except SpecError as error:
+        state.notify(f"Run {record.id} cannot be opened: its spec is not valid ({error})", "error")
+        return
+    state.replace_spec(spec, f"Opened the model of run {record.id}", source=f"run {record.id}")
+    state.notify(f"Opened '{spec.name}' from run {record.id} in the builder.")
+
+
+def _delete(store: RunStore, run_id: str) -> None:
+    store.delete_run(run_id)
+    st.session_state[SELECTED] = None
+    st.session_state[CONFIRM_DELETE] = False
+    state.notify(f"Deleted run {run_id}.", "info")
+
+
+def render_details(store: RunStore, record: RunRecord) -> None:
+    """One run: status, problem, files to download, reopen in the builder, delete."""
+    st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{record.name}** · {record.status} · {record.epochs} epoch(s) · `{record.id}`")
+    if record.error:
+        st.error(record.error)
+    columns = st.columns(4)
+    if columns[0].button("Open in builder", key="runs.open", icon=":material/account_tree:"):
+        _open_in_builder(record)
+        try:
+            st.switch_page(state.PAGES["builder"])
+        except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
+            st.success("The model is open in the builder.")
+    columns[1].download_button(
+        "History (CSV)", history_csv(record.history), file_name=f"history-{record.id}.csv", mime="text/csv", key="runs.history_csv"
+    )
+    for column, (label, file_name) in zip(columns[2:], sorted(record.model_files.items()), strict=False):
+        path = store.run_folder(record.id) / file_name
+        if path.exists():
+            column.download_button(f"Model .{label}", path.read_bytes(), file_name=file_name, key=f"runs.model.{label}")
+    with st.expander("Settings and data"):
+        st.json({"settings": record.settings, "dataset": record.dataset, "final metrics": record.final_metrics}, expanded=False)
+    confirm = st.checkbox("Yes, delete this run and its files", key=CONFIRM_DELETE)
+    st.button("Delete run", key="runs.delete", disabled=not confirm, on_click=_delete, args=(store, record.id), icon=":material/delete:")

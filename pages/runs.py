@@ -1,0 +1,54 @@
+"""Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, delete."""
+
+# ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
+from __future__ import annotations
+
+import streamlit as st
+
+from components.bootstrap import run_inside_app
+
+run_inside_app()  # before the heavy imports below
+
+from components import state
+from components.runs_store import run_store, sync_finished_jobs
+from components.runs_view import PICKED, SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
+from studio.runs import RUNS_DIR_VARIABLE, compare_runs
+
+
+def main() -> None:
+    """The Runs page."""
+    state.init_state()
+    st.title("Runs")
+    store = run_store()
+    new = sync_finished_jobs(store)
+    st.caption(
+        f"Every training run is kept in `{store.root}` (an SQLite index and one folder per run; set {RUNS_DIR_VARIABLE} "
+        "to use another folder). A run that was cut off by a crash shows as failed."
+    )
+    if new:
+        st.caption(f"Just recorded {len(new)} finished training run(s) of this server.")
+    runs = store.list_runs()
+    if not runs:
+        st.info("No runs yet: train a model on the Train page and it appears here.")
+        return
+    st.dataframe(runs_table(runs), hide_index=True, key="runs.table")
+    labels = {run.id: run_label(run) for run in runs}
+    st.session_state[PICKED] = [run_id for run_id in st.session_state.get(PICKED, []) if run_id in labels]
+    picked = st.multiselect(
+        "Runs to compare (curves of all chosen runs; what differs between exactly two)",
+        list(labels), format_func=labels.get, key=PICKED, max_selections=8,
+    )  # fmt: skip
+    if picked:
+        render_overlay([store.get_run(run_id) for run_id in picked])
+    if len(picked) == 2:
+        render_comparison(compare_runs(store, *picked))
+    elif len(picked) > 2:
+        st.caption("Choose exactly two runs to see what differs in architecture and settings.")
+    st.divider()
+    if st.session_state.get(SELECTED) not in labels:
+        st.session_state[SELECTED] = runs[0].id
+    selected = st.selectbox("Run", list(labels), format_func=labels.get, key=SELECTED)
+    render_details(store, store.get_run(selected))
+
+
+main()

@@ -1,0 +1,75 @@
+"""``python -m studio runs``: list the stored training runs; show one, compare two, delete one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from studio.cli import EXIT_OK, Command, CommandError, write_text
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", metavar="DIR", help="the runs folder (default: $STUDIO_RUNS_DIR or runs/ at the repository root)")
+    parser.add_argument("--status", choices=("running", "completed", "stopped", "failed"), help="only runs with this status")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--show", metavar="RUN_ID", help="everything stored about one run, as JSON")
+    group.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="what differs between two runs")
+    group.add_argument("--delete", metavar="RUN_ID", help="delete one run and its files")
+    parser.add_argument("--json", action="store_true", help="the list as JSON")
+
+
+def _when(seconds: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if seconds else "-"
+
+
+def _metrics_text(metrics: dict) -> str:
+    values = metrics.get("metrics", metrics) if isinstance(metrics, dict) else {}
+    shown = [f"{name} {value:.4g}" for name, value in values.items() if isinstance(value, (int, float))][:3]
+    return ", ".join(shown) or "-"
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip() for row in rows) + "\n"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from studio.runs import RunStore, RunStoreError, compare_runs, plain
+
+    store = RunStore(args.dir)
+    try:
+        if args.show:
+            record = store.get_run(args.show)
+            data = {key: value for key, value in record.__dict__.items() if key != "folder"} | {"folder": str(record.folder)}
+            write_text(json.dumps(plain(data), indent=2) + "\n")
+            return EXIT_OK
+        if args.compare:
+            comparison = compare_runs(store, *args.compare)
+            rows = [["WHAT", "WHERE", "RUN A", "RUN B"]]
+            for difference in [*comparison.architecture, *comparison.settings, *comparison.dataset]:
+                rows.append([difference.kind, difference.where, json.dumps(difference.before), json.dumps(difference.after)])
+            write_text(_table(rows) if len(rows) > 1 else "The two runs have the same architecture, settings and data.\n")
+            return EXIT_OK
+        if args.delete:
+            store.delete_run(args.delete)
+            write_text(f"Deleted run {args.delete}\n")
+            return EXIT_OK
+    except RunStoreError as error:
+        raise CommandError(str(error)) from error
+    runs = store.list_runs(args.status)
+    if args.json:
+        write_text(json.dumps([plain(run.__dict__) for run in runs], indent=2) + "\n")
+        return EXIT_OK
+    if not runs:
+        write_text(f"No runs stored in {store.root}\n")
+        return EXIT_OK
+    rows = [["RUN", "STATUS", "STARTED", "EPOCHS", "DATA", "MODEL", "FINAL METRICS"]]
+    for run in runs:
+        data = str(run.dataset.get("name") or run.dataset.get("key") or "-")
+        rows.append([run.id, run.status, _when(run.started_at), str(run.epochs), data, run.name, _metrics_text(run.final_metrics)])
+    write_text(_table(rows))
+    return EXIT_OK
+
+
+COMMANDS = [Command("runs", "list the stored training runs (or show, compare or delete one)", _add_arguments, _run, needs_tensorflow=False)]

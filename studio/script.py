@@ -1,0 +1,428 @@
+"""A complete, standalone training script for a spec: data (with the studio's offline fallback),
+the model (from :func:`studio.codegen.generate_code`), compile, fit, evaluate, save; optionally under
+``tf.distribute`` (MirroredStrategy, or MultiWorkerMirroredStrategy configured by ``TF_CONFIG``).
+
+The script needs only keras (TensorFlow backend) and numpy: it never imports the studio.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import textwrap
+from typing import Any
+
+from studio.codegen import generate_code
+from studio.compile_settings import CompileSettings, default_settings
+from studio.datasets import DATASET_CHOICES, MNIST_SAMPLE_PATH, NUM_DEPARTMENTS, NUM_TAGS, NUM_WORDS, default_dataset_key
+from studio.spec import GraphSpec, SpecError
+from studio.training import trainable_name
+
+_LOGIT_CLASSES = {
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "binary_crossentropy": "BinaryCrossentropy",
+}
+SYNTHETIC = "synthetic"
+FILE_PREFIXES = ("file:", "file_autoencoder:")  # the user's own data: "file:<name>", target = input with the second
+
+_DATA_NOTES = {
+    "mnist": "MNIST: keras.datasets.mnist (downloaded once, cached in ~/.keras/datasets); offline, the studio's sample "
+    "of 5,000 real digits (SAMPLE_FILE, or mnist_5k.npz next to this script); failing both, random images",
+    "fashion_mnist": "Fashion-MNIST from keras.datasets (needs a download once); offline, random images",
+    "cifar10": "CIFAR-10 from keras.datasets (needs a download once); offline, random images",
+    "tickets": "the tutorial's synthetic tickets (section 3), generated here",
+    "shared_ints": "synthetic word ids and a hidden embedding table, generated here",
+    SYNTHETIC: "random arrays shaped like the model's inputs and outputs (the studio has no data for this model)",
+    "file": "your own file (the one uploaded in the studio): pass it with --data-file PATH (.npz or .csv)",
+}
+
+_DATA_CODE = r'''
+def load_image_set(name, offline):
+    """(x_train, y_train, x_test, y_test) as uint8 images and int labels: Keras's copy, else a fallback."""
+    if not offline:
+        try:
+            (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+            print(f"Data: full {name} from keras.datasets.{name}")
+            return x_train, y_train.reshape(-1), x_test, y_test.reshape(-1)
+        except Exception as error:  # no network and no cached copy
+            print(f"Data: keras.datasets.{name} is unavailable ({str(error).splitlines()[0][:120]})")
+    sample = next((path for path in (Path(SAMPLE_FILE), Path(__file__).with_name("mnist_5k.npz")) if path.is_file()), None)
+    if name == "mnist" and sample is not None:
+        with np.load(sample) as data:
+            images, labels = data["x"], data["y"]
+        order = np.random.default_rng(0).permutation(len(labels))
+        test = np.sort(np.concatenate([order[labels[order] == digit][:100] for digit in range(10)]))
+        train = order[~np.isin(order, test)]  # shuffled: the file is sorted by digit
+        print(f"Data: the offline MNIST sample {sample} (4,000 train / 1,000 test real digits)")
+        return images[train], labels[train], images[test], labels[test]
+    print("Data: WARNING: no real data available; random images stand in (the results mean nothing)")
+    rng = np.random.default_rng(0)
+    shape = (32, 32, 3) if name == "cifar10" else (28, 28)
+    return (rng.integers(0, 256, (1000, *shape), dtype=np.uint8), rng.integers(0, 10, 1000),
+            rng.integers(0, 256, (200, *shape), dtype=np.uint8), rng.integers(0, 10, 200))
+
+
+def load_file(path):
+    """Your own data: an NPZ with one array per input/output (named after them, or x/y; `<name>_test` optional)
+    or a CSV with a header (columns `<name>` or `<name>_0, <name>_1, ...`; with one input and one output a
+    `label`/`target`/`y` column, or the last one, is the target)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    else:
+        table = np.genfromtxt(path, delimiter=",", names=True, dtype="float32")
+        columns = list(table.dtype.names)
+        arrays = {}
+        for name in INPUT_NAMES + OUTPUT_NAMES:
+            found = [c for c in columns if c == name or c.rsplit("_", 1)[0] == name and c.rsplit("_", 1)[1].isdigit()]
+            if found:
+                arrays[name] = np.stack([table[c] for c in found], axis=1)
+        if not arrays and len(INPUT_NAMES) == 1:
+            label = [] if AUTOENCODER else [next((c for c in columns if c.lower() in ("label", "target", "y", "class")), columns[-1])]
+            arrays = {"x": np.stack([table[c] for c in columns if c not in label], axis=1)}
+            if label:
+                arrays["y"] = table[label[0]]
+    def pick(name, alias, suffix=""):
+        for key in (name + suffix, alias + suffix) if alias else (name + suffix,):
+            if key in arrays:
+                return arrays[key]
+        return None
+    x = [pick(n, "x" if len(INPUT_NAMES) == 1 else None) for n in INPUT_NAMES]
+    y = [x[0]] if AUTOENCODER else [pick(n, "y" if len(OUTPUT_NAMES) == 1 else None) for n in OUTPUT_NAMES]
+    missing = [n for n, a in zip(INPUT_NAMES + OUTPUT_NAMES, x + y, strict=False) if a is None]
+    if missing:
+        raise SystemExit(f"error: {path} has no data for {', '.join(missing)}; found: {', '.join(arrays)}")
+    x_test = [pick(n, "x" if len(INPUT_NAMES) == 1 else None, "_test") for n in INPUT_NAMES]
+    y_test = [x_test[0]] if AUTOENCODER else [pick(n, "y" if len(OUTPUT_NAMES) == 1 else None, "_test") for n in OUTPUT_NAMES]
+    if any(a is None for a in x_test + y_test):  # no test arrays: the last 10% are the test set
+        cut = len(x[0]) - max(1, len(x[0]) // 10)
+        x, x_test, y, y_test = [a[:cut] for a in x], [a[cut:] for a in x], [a[:cut] for a in y], [a[cut:] for a in y]
+    print(f"Data: your file {path} ({len(x[0]):,} training and {len(x_test[0]):,} test samples)")
+    return x, y, x_test, y_test, INPUT_NAMES, OUTPUT_NAMES
+
+
+def load_data(offline, data_file=None):
+    """The dataset chosen in the studio as (x_train, y_train, x_test, y_test, input names, output names)."""
+    if DATASET == "file":
+        if not data_file:
+            raise SystemExit("error: this model was trained on your own data file: pass it with --data-file PATH (.npz or .csv)")
+        return load_file(data_file)
+    base = DATASET.removesuffix("_autoencoder")
+    if base in ("mnist", "fashion_mnist", "cifar10") or DATASET == "mnist_thumbnails":
+        x_train, y_train, x_test, y_test = load_image_set("mnist" if DATASET == "mnist_thumbnails" else base, offline)
+        x_train, x_test = (x.astype("float32") / 255.0 for x in (x_train, x_test))
+        if x_train.ndim == 3:
+            x_train, x_test = x_train[..., None], x_test[..., None]
+        if DATASET == "mnist_thumbnails":  # each digit averaged down to 4x4 = 16 numbers -> the 28x28 digit
+            def shrink(x):
+                return x[..., 0].reshape(-1, 4, 7, 4, 7).mean(axis=(2, 4)).reshape(-1, 16)
+            return [shrink(x_train)], [x_train], [shrink(x_test)], [x_test], ["code"], ["image"]
+        if DATASET.endswith("_autoencoder"):
+            return [x_train], [x_train], [x_test], [x_test], ["image"], ["reconstruction"]
+        return [x_train], [y_train], [x_test], [y_test], ["image"], ["label"]
+    rng = np.random.default_rng(SEED)
+    if DATASET == "tickets":  # the tutorial's section 3 data
+        total = 1280 + 256
+        title = rng.integers(NUM_WORDS, size=(total, 10))
+        body = rng.integers(NUM_WORDS, size=(total, 100))
+        tags = rng.integers(2, size=(total, NUM_TAGS)).astype("float32")
+        priority = rng.random(size=(total, 1)).astype("float32")
+        department = rng.integers(2, size=(total, NUM_DEPARTMENTS)).astype("float32")
+        x, y = [body, title, tags], [priority, department]
+        return [a[:1280] for a in x], [a[:1280] for a in y], [a[1280:] for a in x], [a[1280:] for a in y], \
+            ["body", "title", "tag"], ["priority", "department"]
+    if DATASET == "shared_ints":  # targets: each id's row of a hidden random table
+        table = rng.normal(0.0, 0.5, size=(100, 64)).astype("float32")
+        first, second = (rng.integers(100, size=(1536, 10)).astype("int32") for _ in range(2))
+        x, y = [first, second], [table[first], table[second]]
+        return [a[:1280] for a in x], [a[:1280] for a in y], [a[1280:] for a in x], [a[1280:] for a in y], \
+            ["input1", "input2"], ["feat1", "feat2"]
+    print("Data: WARNING: random arrays shaped like the model's inputs and outputs (no data was chosen in the studio)")
+    return None
+
+
+def synthetic_like(model, count):
+    """Random inputs and targets with the model's shapes (None dimensions become 8)."""
+    rng = np.random.default_rng(SEED)
+    def shaped(tensor):
+        return (count, *(8 if size is None else size for size in tensor.shape[1:]))
+    x = [rng.random(shaped(t)).astype("float32") for t in model.inputs]
+    y = [rng.random(shaped(t)).astype("float32") for t in model.outputs]
+    return x, y
+
+
+def adapt(array, shape, what):
+    """Reshape samples to the model's per-sample shape when only the layout differs (784 <-> 28x28x1)."""
+    want = tuple(shape)
+    have = array.shape[1:]
+    if len(have) == len(want) and all(w is None or w == h for h, w in zip(have, want, strict=True)):
+        return array
+    if None not in want and int(np.prod(have)) == int(np.prod(want)):
+        return array.reshape((len(array), *want))
+    raise SystemExit(f"error: {what} expects samples of shape {want}; the data gives {have}")
+
+
+def adapt_target(array, shape, loss, what):
+    """Labels in the form the loss wants: class numbers, one-hot rows, or values shaped like the output."""
+    classes = shape[-1] if len(shape) else None
+    if loss == "sparse_categorical_crossentropy":
+        return (array.argmax(axis=1) if array.ndim == 2 and array.shape[1] > 1 else array.reshape(-1)).astype("int64")
+    if loss == "categorical_crossentropy" and classes and classes > 1 and array.reshape(len(array), -1).shape[1] == 1:
+        return np.eye(classes, dtype="float32")[array.reshape(-1).astype("int64")]
+    return adapt(array, shape, what).astype("float32")
+
+
+def arrays_for(model, arrays, names, wanted, kind):
+    """The data's arrays in the model's order: by name when all names match, else by position."""
+    if sorted(names) == sorted(wanted):
+        return [arrays[names.index(name)] for name in wanted]
+    if len(arrays) != len(wanted):
+        raise SystemExit(f"error: the model has {len(wanted)} {kind}s ({', '.join(wanted)}); the data has {len(arrays)}")
+    return list(arrays)
+
+
+def prepare(model, data, max_samples):
+    """Data mapped and shaped onto the model's inputs and outputs, cut to max_samples if given."""
+    if data is None:
+        x_train, y_train = synthetic_like(model, 512)
+        x_test, y_test = synthetic_like(model, 128)
+    else:
+        x_train, y_train, x_test, y_test, input_names, output_names = data
+        x_train, x_test = (arrays_for(model, x, input_names, INPUT_NAMES, "input") for x in (x_train, x_test))
+        y_train, y_test = (arrays_for(model, y, output_names, OUTPUT_NAMES, "output") for y in (y_train, y_test))
+    def inputs(arrays):
+        return [adapt(a, t.shape[1:], f"input '{n}'") for a, t, n in zip(arrays, model.inputs, INPUT_NAMES, strict=True)]
+    def targets(arrays):
+        return [adapt_target(a, t.shape[1:], loss, f"output '{n}'")
+                for a, t, loss, n in zip(arrays, model.outputs, LOSSES, OUTPUT_NAMES, strict=True)]
+    x_train, x_test, y_train, y_test = inputs(x_train), inputs(x_test), targets(y_train), targets(y_test)
+    if max_samples:
+        x_train, y_train = [a[:max_samples] for a in x_train], [a[:max_samples] for a in y_train]
+        x_test, y_test = [a[:max_samples] for a in x_test], [a[:max_samples] for a in y_test]
+    return x_train, y_train, x_test, y_test
+'''
+
+_MAIN_CODE = r'''
+def make_strategy(kind):
+    """The tf.distribute strategy for --distribute (none: the default strategy, one device)."""
+    import tensorflow as tf
+
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()  # every local GPU (or the CPU), in sync
+    if kind == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise SystemExit('error: --distribute multiworker needs TF_CONFIG, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+                             '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\'')
+        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster and task read from TF_CONFIG
+    return tf.distribute.get_strategy()
+
+
+def is_chief():
+    """Whether this process saves the model: always, except on the non-chief workers of a multi-worker run."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return int(task.get("index", 0)) == 0
+
+
+def one_or_list(arrays):
+    """One array for a single input or output, else the list."""
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def main():
+    """Parse the flags, then load, build, compile, fit, evaluate and save."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="per replica; the global batch is this times the replicas")
+    parser.add_argument("--max-samples", type=int, default=0, help="use at most this many training (and test) samples")
+    parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none")
+    parser.add_argument("--offline", action="store_true", help="never try to download data (also: STUDIO_OFFLINE=1)")
+    parser.add_argument("--data-file", help="your own data (.npz or .csv) when the studio trained on an uploaded file")
+    parser.add_argument("--output", default=OUTPUT_FILE, help="where to save the trained model (.keras or .h5)")
+    args = parser.parse_args()
+
+    strategy = make_strategy(args.distribute)  # first: MultiWorkerMirroredStrategy must exist before other TF work
+    keras.utils.set_random_seed(SEED)
+    offline = args.offline or os.environ.get("STUDIO_OFFLINE", "") not in ("", "0")
+    data = load_data(offline, args.data_file)
+    with strategy.scope():  # variables (model and optimizer) are created on every replica
+        model = build_model()
+        compile_model(model)
+    x_train, y_train, x_test, y_test = prepare(model, data, args.max_samples)
+    batch_size = args.batch_size * strategy.num_replicas_in_sync
+    print(f"Training on {len(x_train[0]):,} samples, {strategy.num_replicas_in_sync} replica(s), global batch {batch_size}")
+    callbacks = [keras.callbacks.EarlyStopping(monitor=MONITOR, patience=PATIENCE)] if PATIENCE else []
+    history = model.fit(one_or_list(x_train), one_or_list(y_train), batch_size=batch_size, epochs=args.epochs,
+                        validation_split=VALIDATION_SPLIT, shuffle=SHUFFLE, callbacks=callbacks, verbose=2)
+    scores = model.evaluate(one_or_list(x_test), one_or_list(y_test), batch_size=batch_size, verbose=0, return_dict=True)
+    print("Test:", ", ".join(f"{name} {value:.4f}" for name, value in scores.items()))
+    if is_chief():
+        model.save(args.output)
+        print(f"Saved the trained model to {args.output}")
+    epochs = {name: [float(v) for v in values] for name, values in history.history.items()}
+    print("RESULT " + json.dumps({"test": {k: float(v) for k, v in scores.items()}, "history": epochs}))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def _split_generated(code: str) -> tuple[list[str], list[str], list[str]]:
+    """Generated code -> (import lines, function definitions, the statements that build ``model``)."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    imports: list[str] = []
+    functions: list[str] = []
+    body: list[str] = []
+    for node in tree.body:
+        text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(text)
+        elif isinstance(node, ast.FunctionDef):
+            functions.append(text)
+        else:
+            body.append(text)
+    return imports, functions, body
+
+
+def _sorted_imports(lines: list[str]) -> list[str]:
+    """Import lines in isort's order: ``import x`` lines first, then ``from x import y``, each alphabetical."""
+    plain = sorted(line for line in lines if line.startswith("import "))
+    return plain + sorted(line for line in lines if line.startswith("from "))
+
+
+def _with_trainable_name(statements: list[str], name: str) -> tuple[list[str], str | None]:
+    """Rename the top-level model when TensorFlow cannot trace its name (Keras 3: 'mnist model' fails in fit)."""
+    safe = trainable_name(name)
+    if safe == name:
+        return statements, None
+    last = statements[-1]
+    literal = json.dumps(name, ensure_ascii=False)
+    if f"name={literal}" not in last:
+        raise SpecError(f"Cannot find the model name {literal} in the generated code to make it trainable")
+    return [*statements[:-1], last.replace(f"name={literal}", f"name={json.dumps(safe)}")], safe
+
+
+def _py(value: Any, indent: str = "") -> str:
+    """A plain value as Python source: double-quoted strings, one item per line when a list is long."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        items = [_py(item, indent + "    ") for item in value]
+        flat = "[" + ", ".join(items) + "]"
+        if len(flat) + len(indent) <= 100:
+            return flat
+        return "[\n" + "".join(f"{indent}    {item},\n" for item in items) + f"{indent}]"
+    return repr(value)
+
+
+def _loss_expression(loss: str, from_logits: bool) -> str:
+    if from_logits and loss in _LOGIT_CLASSES:
+        return f"keras.losses.{_LOGIT_CLASSES[loss]}(from_logits=True)"
+    return json.dumps(loss)
+
+
+def compile_code(settings: CompileSettings) -> str:
+    """The ``compile_model(model)`` function for these settings (full loss names; per-output lists)."""
+    losses = [_loss_expression(output.loss, output.from_logits) for output in settings.outputs]
+    metrics = [[json.dumps(name) for name in output.metrics] for output in settings.outputs]
+    single = len(settings.outputs) == 1
+
+    def listed(items: list[str]) -> str:
+        flat = "[" + ", ".join(items) + "]"
+        return flat if len(flat) <= 80 else "[\n" + "".join(f"            {item},\n" for item in items) + "        ]"
+
+    arguments = [
+        f"optimizer=keras.optimizers.{settings.optimizer}(learning_rate={float(settings.learning_rate)!r})",
+        f"loss={losses[0] if single else listed(losses)}",
+        f"metrics={listed(metrics[0]) if single else listed([listed(m) for m in metrics])}",
+    ]
+    if not single:
+        arguments.append(f"loss_weights={listed([repr(float(output.loss_weight)) for output in settings.outputs])}")
+    joined = "".join(f"        {argument},\n" for argument in arguments)
+    return f'def compile_model(model):\n    """Compile as in the studio."""\n    model.compile(\n{joined}    )\n'
+
+
+def data_note(dataset_key: str | None) -> str:
+    """What data the script trains on, and its fallback."""
+    key = dataset_key or SYNTHETIC
+    if key.startswith(FILE_PREFIXES):
+        return _DATA_NOTES["file"].replace("your own file", f"your own file '{key.split(':', 1)[1]}'")
+    return _DATA_NOTES.get(key.removesuffix("_autoencoder").replace("mnist_thumbnails", "mnist"), _DATA_NOTES[SYNTHETIC])
+
+
+def training_script(spec: GraphSpec, settings: CompileSettings | None = None, dataset_key: str | None = None) -> str:
+    """A standalone Python script that loads the data, builds, compiles, trains, evaluates and saves the spec's model."""
+    settings = settings or default_settings(spec, dataset_key)
+    settings.validate(num_outputs=len(spec.outputs))
+    if dataset_key is None:
+        dataset_key = default_dataset_key(spec)
+    own_file = dataset_key is not None and dataset_key.startswith(FILE_PREFIXES)
+    if dataset_key is not None and not own_file and dataset_key not in DATASET_CHOICES:
+        expected = ", ".join([*DATASET_CHOICES, "file:<name>"])
+        raise SpecError(f"The training script cannot load the data '{dataset_key}'; expected one of {expected}")
+    imports, functions, statements = _split_generated(generate_code(spec))
+    statements, renamed = _with_trainable_name(statements, spec.name)
+    slug = re.sub(r"[^A-Za-z0-9_]+", "_", spec.name).strip("_").lower() or "model"
+    constants: dict[str, Any] = {
+        "DATASET": "file" if own_file else dataset_key or SYNTHETIC,
+        "AUTOENCODER": bool(own_file and dataset_key.startswith("file_autoencoder:")),
+        "SAMPLE_FILE": str(MNIST_SAMPLE_PATH),
+        "INPUT_NAMES": list(spec.inputs),
+        "OUTPUT_NAMES": list(spec.outputs),
+        "LOSSES": settings.losses(),
+        "SEED": settings.seed,
+        "BATCH_SIZE": settings.batch_size,
+        "EPOCHS": settings.epochs,
+        "VALIDATION_SPLIT": settings.validation_split,
+        "SHUFFLE": settings.shuffle,
+        "PATIENCE": settings.patience if settings.early_stopping else 0,
+        "MONITOR": settings.monitor,
+        "OUTPUT_FILE": f"{slug}.keras",
+        "NUM_WORDS": NUM_WORDS,
+        "NUM_TAGS": NUM_TAGS,
+        "NUM_DEPARTMENTS": NUM_DEPARTMENTS,
+    }
+    title = " ".join(spec.name.split())
+    docstring = textwrap.dedent(f'''\
+        """Train the Keras functional model "{title}": data, model, compile, fit, evaluate, save.
+
+        Generated by Keras Functional Studio; needs only keras (TensorFlow backend) and numpy.
+
+            python train_{slug}.py                          # train as set in the studio
+            python train_{slug}.py --epochs 1 --max-samples 512
+            python train_{slug}.py --distribute mirrored    # every local GPU (tf.distribute.MirroredStrategy)
+            TF_CONFIG='...' python train_{slug}.py --distribute multiworker   # one process per worker
+
+        {{data}}
+        """''')
+    docstring = docstring.replace("{data}", "\n".join(textwrap.wrap(f"Data: {data_note(dataset_key)}.", 100)))
+    if renamed:
+        docstring = docstring[:-3] + f'Model name: \'{renamed}\' (Keras 3 cannot train a model named {spec.name!r}).\n"""'
+    parts = [
+        "#!/usr/bin/env python",
+        docstring,
+        "",
+        "import argparse\nimport json\nimport os\nfrom pathlib import Path\n",
+        'os.environ.setdefault("KERAS_BACKEND", "tensorflow")\nos.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")\n',
+        *[f"{line}  # noqa: E402" for line in _sorted_imports(["import numpy as np", *imports])],
+        "",
+        "# Settings chosen in the studio.",
+        *[f"{name} = {_py(value)}" for name, value in constants.items()],
+        "",
+        *[f"\n{function}\n" for function in functions],
+        "",
+        'def build_model():\n    """The model, written with the functional API (as the studio\'s code export)."""',
+        textwrap.indent("\n".join(statements), "    "),
+        "    return model\n\n",
+        compile_code(settings),
+        _DATA_CODE,
+        _MAIN_CODE,
+    ]
+    return "\n".join(parts).rstrip() + "\n"

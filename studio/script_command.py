@@ -1,0 +1,54 @@
+"""``python -m studio script SPEC``: print (or write) the standalone training script of a spec."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from studio.cli import EXIT_OK, SPEC_HELP, Command, CommandError, write_text
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help=SPEC_HELP + ", or a project file saved by the studio")
+    parser.add_argument("--dataset", metavar="KEY", help="the data to train on (default: the preset's own, or the project's)")
+    parser.add_argument("--settings", metavar="FILE", help="compile/fit settings as JSON (default: the preset's, or the project's)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the script to FILE instead of printing it")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from studio.compile_settings import SettingsError, settings_from_dict, settings_from_json
+    from studio.export import read_project
+    from studio.presets import preset_names, resolve_spec
+    from studio.script import training_script
+
+    settings = None
+    dataset = args.dataset
+    path = Path(args.spec)
+    if args.spec not in preset_names() and path.is_file():
+        project = read_project(path.read_text(encoding="utf-8"))
+        spec = project.spec
+        try:
+            settings = settings_from_dict(project.settings) if project.settings else None
+        except SettingsError as error:
+            raise CommandError(f"the settings in '{path}' cannot be used: {error}") from error
+        dataset = dataset or (project.dataset or {}).get("key")
+    else:
+        spec = resolve_spec(args.spec)
+    if args.settings:
+        try:
+            settings = settings_from_json(Path(args.settings).read_text(encoding="utf-8"))
+        except SettingsError as error:
+            raise CommandError(f"the settings file '{args.settings}' cannot be used: {error}") from error
+    try:
+        script = training_script(spec, settings, dataset)
+    except SettingsError as error:
+        raise CommandError(str(error)) from error
+    if args.output:
+        Path(args.output).write_text(script, encoding="utf-8")
+        write_text(f"Wrote {args.output} ({len(script.splitlines())} lines); run it with: python {args.output} --epochs 1\n")
+    else:
+        write_text(script)
+    return EXIT_OK
+
+
+COMMANDS = [Command("script", "print a standalone training script (data, model, compile, fit, save) for a spec", _add_arguments, _run)]
