@@ -486,6 +486,12 @@ def _header(spec: GraphSpec) -> list[str]:
     if spec.description.strip():
         lines += [f"# {line}" for line in textwrap.wrap(" ".join(spec.description.split()), LINE_LENGTH - 2)]
     lines.append("# Running it builds `model`: the same layers, configs and parameter count as the studio.")
+    if not spec.name.replace("_", "a").replace("-", "a").replace(".", "a").isalnum():
+        note = (
+            f"Note: Keras 3 cannot fit or predict with a model named {_string(spec.name)} (TensorFlow scope names "
+            'allow no spaces); rename it, e.g. model.name = "model", before training.'
+        )
+        lines += [f"# {line}" for line in textwrap.wrap(note, LINE_LENGTH - 2)]
     return lines
 
 

@@ -25,6 +25,8 @@ import numpy as np
 from studio.spec import GraphSpec, SpecError, spec_from_dict
 from studio.training import trainable_name
 
+logger = logging.getLogger(__name__)
+
 FORMATS = ("keras", "h5")
 FORMAT_NOTES = {
     "keras": "the native Keras 3 format (a zip archive: config, weights, optimizer state)",
@@ -188,9 +190,14 @@ def snapshot_model(model: keras.Model) -> keras.Model:
         source = getattr(model, "optimizer", None)
         if source is not None and source.built:
             copy.optimizer.build(copy.trainable_variables)
-            if len(source.variables) == len(copy.optimizer.variables):
-                for target, value in zip(copy.optimizer.variables, source.variables, strict=True):
-                    target.assign(value)
+            pairs = list(zip(copy.optimizer.variables, source.variables, strict=False))
+            same = len(source.variables) == len(copy.optimizer.variables)
+            if same and all(tuple(target.shape) == tuple(value.shape) for target, value in pairs):
+                try:
+                    for target, value in pairs:
+                        target.assign(value)
+                except ValueError as error:  # a run mid-step can hand over a variable being rebuilt
+                    logger.warning("optimizer state not copied (the weights are): %s", error)
     return copy
 
 
@@ -384,9 +391,11 @@ def read_project(text: str | bytes) -> Project:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SpecError(f"Not a project or spec file: not valid JSON ({error})") from error
+        raise SpecError(f"Not valid JSON ({error}); expected a project or spec file saved by this app") from error
     if not isinstance(data, dict):
-        raise SpecError(f"Not a project or spec file: expected a JSON object. Received: {type(data).__name__}")
+        raise SpecError(
+            f"Not a project or spec file: it must be a JSON object (expected a JSON object with a spec). Received: {type(data).__name__}"
+        )
     if data.get("format") != PROJECT_FORMAT:
         return Project(spec_from_dict(data))
     for key in ("settings", "dataset"):

@@ -134,7 +134,7 @@ def test_project_file_round_trip() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", "not valid JSON"),
+        ("{not json", "Not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
         (json.dumps({"format": export.PROJECT_FORMAT, "spec": {"layers": 3}}), "`layers` must be a list"),
         (json.dumps({"format": export.PROJECT_FORMAT, "spec": {}, "settings": [1]}), "`settings` must be an object"),
