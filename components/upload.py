@@ -3,7 +3,6 @@ clear message per way it can fail (Lambda layer, custom class, truncated, corrup
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import zipfile
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.importer import saved_model_config
 from studio.spec import SpecError
 
 MAX_MODEL_MB_VARIABLE = "KFS_MAX_MODEL_MB"
@@ -41,21 +41,6 @@ class UploadedModel:
     def ok(self) -> bool:
         """Whether a model was loaded."""
         return self.model is not None
-
-
-def _saved_config(path: Path) -> Any:
-    """The model config inside a .keras archive or .h5 file, or None when it cannot be read."""
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                return json.loads(archive.read("config.json"))
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            text = handle.attrs.get("model_config")
-        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text) if text else None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
 
 
 def _objects(config: Any) -> list[dict]:
@@ -108,7 +93,7 @@ def _explain(name: str, data: bytes, path: Path, error: SpecError) -> tuple[str,
     text = "; ".join(problem.text() for problem in error.problems) or str(error)
     if "truncated" in text or (suffix == ".keras" and not zipfile.is_zipfile(path)):
         return "truncated", f"'{name}' is truncated or damaged (cut short in a download or copy?): {len(data):,} bytes, not a whole file."
-    config = _saved_config(path)
+    config = saved_model_config(path)
     lambdas = [str(item["config"].get("name", "?")) for item in _objects(config) if item["class_name"] == "Lambda"]
     if lambdas or "Lambda" in text:
         names = ", ".join(f"'{layer}'" for layer in lambdas) or "?"

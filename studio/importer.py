@@ -323,7 +323,7 @@ def _import(model: keras.Model, owners: dict[int, keras.Model]) -> GraphSpec:
     )
 
 
-def _saved_config(path: Path) -> object:
+def saved_model_config(path: Path) -> object:
     """The model config stored in a ``.keras`` archive or an ``.h5`` file (None when it cannot be read)."""
     try:
         if path.suffix.lower() == ".keras":
@@ -370,7 +370,7 @@ def load_model_file(path: str | Path) -> keras.Model:
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, zipfile.BadZipFile, UnicodeDecodeError) as error:
-        lambdas = _layer_names_of_class(_saved_config(path), "Lambda")
+        lambdas = _layer_names_of_class(saved_model_config(path), "Lambda")
         if lambdas:
             names = ", ".join(f"'{name}'" for name in lambdas)
             what = f"layer {names} is a Lambda" if len(lambdas) == 1 else f"layers {names} are Lambdas"
