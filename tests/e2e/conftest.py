@@ -102,6 +102,12 @@ def streamlit_server(script: str | Path, log_dir: Path, extra_env: dict[str, str
 
 
 @pytest.fixture(scope="session")
+def start_streamlit():
+    """The `streamlit_server` context manager, for test modules that serve a script of their own."""
+    return streamlit_server
+
+
+@pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The whole app (app.py), served once per test session."""
     with streamlit_server(ROOT / "app.py", tmp_path_factory.mktemp("app_server")) as url:

@@ -1,18 +1,13 @@
 """The node canvas in a real browser: wire, refuse, select, delete and move with the mouse.
 
 Runs ``tests/e2e/canvas_app.py`` (a preset, the palette, the canvas and the calls as JSON) with its own
-Streamlit server and Debian's chromium; independent of the app-wide fixtures in ``conftest.py``.
+Streamlit server (started with conftest.py's helper) and Debian's chromium.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,46 +28,11 @@ CANVAS = 'iframe[title="components.canvas.keras_canvas"]'
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def canvas_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Streamlit server running the canvas test app on a free port; yields its base URL."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("canvas_server") / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"the canvas test server did not start: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.3)
+def canvas_server(start_streamlit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Streamlit server running the canvas test app on a free port (conftest's server helper); yields its base URL."""
+    with start_streamlit(APP, tmp_path_factory.mktemp("canvas_server")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
