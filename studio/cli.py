@@ -155,10 +155,11 @@ def _add_diagram_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show-trainable", action="store_true", help="mark layers as trainable or frozen")
     parser.add_argument("--expand-nested", action="store_true", help="draw the layers inside nested models")
     parser.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="TB: top to bottom (default); LR: left to right")
-    parser.add_argument("--dpi", type=_positive_int, default=72, help="resolution of PNG output (default 72)")
+    parser.add_argument("--dpi", type=positive_int, default=72, help="resolution of PNG output (default 72)")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above zero, with a clear message otherwise."""
     try:
         value = int(text)
     except ValueError:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from studio.cli import Command, CommandError
+from studio.cli import Command, CommandError, positive_int
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 BAR_WIDTH = 28
@@ -29,25 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME|FILE",
         help="a dataset name (mnist, mnist_autoencoder, tickets, ...) or a .csv/.npz file; default: the preset's",
     )
-    parser.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the preset's, 5 in the tutorial)")
-    parser.add_argument("--batch-size", type=_positive_int, help="batch size (default: the preset's, 64 in the tutorial)")
+    parser.add_argument("--epochs", type=positive_int, help="number of epochs (default: the preset's, 5 in the tutorial)")
+    parser.add_argument("--batch-size", type=positive_int, help="batch size (default: the preset's, 64 in the tutorial)")
     parser.add_argument("--learning-rate", type=float, help="learning rate of the optimizer")
     parser.add_argument("--validation-split", type=float, help="share of the training data held out for validation, 0..1")
     parser.add_argument("--seed", type=int, help="random seed (weights, shuffling, synthetic data)")
     parser.add_argument("--settings", metavar="JSON", help="a compile-settings JSON file (as written into run.json)")
     parser.add_argument("--autoencoder", action="store_true", help="with a data FILE: the target of each sample is its input")
-    parser.add_argument("--max-samples", type=_positive_int, help="train on at most this many samples (quick runs)")
+    parser.add_argument("--max-samples", type=positive_int, help="train on at most this many samples (quick runs)")
     parser.add_argument("--offline", action="store_true", help="do not try to download datasets; use the shipped MNIST sample")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {value}")
-    return value
 
 
 def _bad_input(message: str) -> CommandError:
