@@ -9,15 +9,13 @@ from collections.abc import Sequence
 
 from components.edits import (
     EditError,
-    _check_arity,
-    _check_json,
     _check_new_id,
     _check_refs_exist,
     _layer,
     _replace_consumed_outputs,
     _sync_source,
     _type_info,
-    default_id,
+    append_node,
     snake_case,
     unique_id,
 )
@@ -81,20 +79,14 @@ def add_application(
     if info.name not in catalog.APPLICATION_TYPES:
         raise EditError(f"'{application}' is not an application. Expected one of: {', '.join(sorted(catalog.APPLICATION_TYPES))}.")
     new = spec.copy()
-    node_id = node_id.strip() if node_id else default_id(new, info.name)
-    _check_new_id(new, node_id)
     merged = catalog.default_config(info.name)
     merged.update(config or {})
     if outputs:
         merged["outputs"] = list(outputs)
     if frozen:
         merged["frozen"] = list(frozen)
-    _check_json(merged, f"The config of '{node_id}'")
     inputs = list(inputs)
-    _check_refs_exist(new, inputs, f"Node '{node_id}'")
-    new.layers.append(LayerSpec(node_id, info.name, merged))
-    new.calls.append(CallSpec(node_id, node_id, inputs))
-    _check_arity(new, node_id, len(inputs), node_id)
+    node_id = append_node(new, info.name, merged, inputs, node_id)
     _sync_source(new, node_id)
     if as_output:
         count = len(outputs) if outputs else 1

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from components.settings import Limits, describe
 from studio import catalog
-from studio.graph import ancestors, input_arity, is_source, nested_spec
+from studio.graph import ancestors, descendants, input_arity, is_source, nested_spec
 from studio.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
 
 
@@ -187,21 +187,28 @@ def add_layer(
 
         return add_application(spec, info.name, inputs=inputs, node_id=node_id, config=config, as_output=as_output)
     new = spec.copy()
-    node_id = node_id.strip() if node_id else default_id(new, info.name)
-    _check_new_id(new, node_id)
     merged = catalog.default_config(info.name)
     merged.update(config or {})
-    _check_json(merged, f"The config of '{node_id}'")
-    inputs = list(inputs)
-    _check_refs_exist(new, inputs, f"Node '{node_id}'")
-    new.layers.append(LayerSpec(node_id, info.name, merged))
-    new.calls.append(CallSpec(node_id, node_id, inputs))
-    _check_arity(new, node_id, len(inputs), node_id)
+    node_id = append_node(new, info.name, merged, inputs, node_id)
     if info.name == "Input":
         new.inputs.append(node_id)
     elif as_output:
         _replace_consumed_outputs(new, inputs, [node_id])
     return new
+
+
+
+def append_node(new: GraphSpec, type_name: str, config: dict, inputs: Sequence[str], node_id: str | None) -> str:
+    """Append a layer and its one call to `new` (a copy being edited), checking id, config, inputs and arity."""
+    node_id = node_id.strip() if node_id else default_id(new, type_name)
+    _check_new_id(new, node_id)
+    _check_json(config, f"The config of '{node_id}'")
+    inputs = list(inputs)
+    _check_refs_exist(new, inputs, f"Node '{node_id}'")
+    new.layers.append(LayerSpec(node_id, type_name, config))
+    new.calls.append(CallSpec(node_id, node_id, inputs))
+    _check_arity(new, node_id, len(inputs), node_id)
+    return node_id
 
 
 def call_again(
@@ -399,19 +406,6 @@ def move_in_list(items: Sequence[str], position: int, offset: int) -> list[str]:
 # --- deleting -----------------------------------------------------------------------------------
 
 
-def downstream(spec: GraphSpec, call_id: str) -> list[str]:
-    """Every node that depends on this one (not itself), in spec order."""
-    found: set[str] = set()
-    pending = [call_id]
-    while pending:
-        current = pending.pop()
-        for user in spec.consumers(current):
-            if user not in found and user != call_id:
-                found.add(user)
-                pending.append(user)
-    return [call.id for call in spec.calls if call.id in found]
-
-
 def delete_node(spec: GraphSpec, call_id: str, mode: str = "refuse") -> GraphSpec:
     """Delete a node. While others use it: 'refuse' (say who), 'cascade' (delete them too) or 'rewire' (connect them to its input)."""
     call = _call(spec, call_id)
@@ -426,7 +420,7 @@ def delete_node(spec: GraphSpec, call_id: str, mode: str = "refuse") -> GraphSpe
             "Delete or rewire them first, or choose to delete it with everything downstream, or to reconnect them to its input."
         )
     if mode == "cascade":
-        doomed |= set(downstream(spec, call_id))
+        doomed |= set(descendants(spec, call_id))
     elif mode == "rewire" and (users or any(split_ref(ref)[0] == call_id for ref in spec.outputs)):
         if len(call.inputs) != 1:
             raise EditError(

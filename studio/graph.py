@@ -202,6 +202,18 @@ def ancestors(spec: GraphSpec, call_id: str) -> set[str]:
     return seen
 
 
+def descendants(spec: GraphSpec, call_id: str) -> list[str]:
+    """Every call that depends on this call (itself excluded), in spec order."""
+    found: set[str] = set()
+    pending = [call_id]
+    while pending:
+        for user in spec.consumers(pending.pop()):
+            if user not in found and user != call_id:
+                found.add(user)
+                pending.append(user)
+    return [call.id for call in spec.calls if call.id in found]
+
+
 def _check_reachability(spec: GraphSpec, cyclic: set[str]) -> list[Problem]:
     problems = []
     model_inputs = set(spec.inputs)

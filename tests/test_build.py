@@ -254,3 +254,12 @@ def test_a_nested_model_that_no_node_calls_is_reported():
     spec.outputs = ["encoder"]
     problems = problems_of(spec)
     assert [(problem.node, problem.kind) for problem in problems] == [("decoder", "unused_layer")]
+
+
+def test_descendants_and_ancestors_follow_the_wiring():
+    from studio.graph import ancestors, descendants
+
+    spec = load_preset("multi_io")
+    assert descendants(spec, "title") == ["embedding_1", "lstm_1", "concatenate", "priority", "department"]
+    assert descendants(spec, "priority") == []
+    assert ancestors(spec, "lstm") == {"lstm", "embedding", "body"}
