@@ -24,10 +24,10 @@ page = st.navigation(PAGES)  # before the heavy imports, so the menu shows while
 
 with st.spinner("Starting Keras and TensorFlow (first visit only) ..."):
     from components import cache, state
-    from components.analysis import param_counts
     from components.project import open_query_preset
     from components.styles import inject_styles
     from components.text import md, plural
+    from studio.model.analysis import param_counts
 
 log = logging.getLogger(__name__)
 

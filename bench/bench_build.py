@@ -14,11 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import studio  # noqa: E402,F401,I001 - first, to quiet TensorFlow start-up logs
 import keras  # noqa: E402
-from studio.build import build_model  # noqa: E402
-from studio.codegen import generate_code  # noqa: E402
-from studio.diagram import DiagramOptions, diagram_dot  # noqa: E402
-from studio.importer import spec_from_model  # noqa: E402
-from studio.presets import load_preset, preset_names  # noqa: E402
+from studio.model.build import build_model  # noqa: E402
+from studio.io.codegen import generate_code  # noqa: E402
+from studio.io.diagram import DiagramOptions, diagram_dot  # noqa: E402
+from studio.model.importer import spec_from_model  # noqa: E402
+from studio.graph.presets import load_preset, preset_names  # noqa: E402
 
 
 def paired_times(first, second, repeats: int) -> tuple[float, float]:

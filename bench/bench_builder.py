@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from components import state  # noqa: E402
-from components.analysis import analyze_for_display  # noqa: E402
-from studio.build import analyze  # noqa: E402
-from studio.presets import load_preset, preset_names  # noqa: E402
+from studio.graph.presets import load_preset, preset_names  # noqa: E402
+from studio.model.analysis import analyze_for_display  # noqa: E402
+from studio.model.build import analyze  # noqa: E402
 
 TARGETS = {"mnist_mlp": 0.3, "vgg16_features": 1.5}
 # The node whose parameter the bench edits, and which number field it changes.

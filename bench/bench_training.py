@@ -31,13 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
-from studio.build import build_model  # noqa: E402
-from studio.compile_settings import default_settings  # noqa: E402
-from studio.datasets import MNIST_FILE_VARIABLE, PRESET_DATA, Dataset, load_dataset  # noqa: E402
-from studio.presets import load_preset  # noqa: E402
-from studio.training import TrainingRequest  # noqa: E402
-from studio.training_data import fit_to_model  # noqa: E402
-from studio.training_queue import JobRegistry  # noqa: E402
+from studio.graph.presets import load_preset  # noqa: E402
+from studio.model.build import build_model  # noqa: E402
+from studio.training.data import fit_to_model  # noqa: E402
+from studio.training.datasets import MNIST_FILE_VARIABLE, PRESET_DATA, Dataset, load_dataset  # noqa: E402
+from studio.training.job import TrainingRequest  # noqa: E402
+from studio.training.queue import JobRegistry  # noqa: E402
+from studio.training.settings import default_settings  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "keras-functional-studio" / "mnist.npz"
 SAMPLES = {"mnist_mlp": 60_000, "encoder": 3_200, "decoder": 3_200, "autoencoder": 3_200, "multi_io": 1_280, "shared_embedding": 1_280}

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from components import state
 from components.cache import analysis
-from components.edits import check_limits, check_params
 from components.settings import limits
-from studio.spec import GraphSpec, SpecError
+from studio.graph.edits import check_limits, check_params
+from studio.graph.spec import GraphSpec, SpecError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def check_new_spec(spec: GraphSpec) -> None:
 
 def analysis_params(spec: GraphSpec) -> int:
     """Total parameters of what builds of a spec (cached)."""
-    from components.analysis import param_counts
+    from studio.model.analysis import param_counts
 
     return param_counts(analysis(spec)).total
 

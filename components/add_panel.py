@@ -7,8 +7,7 @@ import json
 
 import streamlit as st
 
-from components import actions, block_edits, edits, state
-from components.analysis import ref_label, tensor_refs
+from components import actions, state
 from components.cache import application_layer_names
 from components.layout import lazy_tabs
 from components.param_form import collect_config, render_param_widgets, show_errors
@@ -16,11 +15,14 @@ from components.project import read_project
 from components.settings import limits
 from components.state import widget_key as wk
 from components.text import md
-from components.values import parse_literal
-from studio import catalog
-from studio.build import BuildResult
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec, SpecError
+from studio.catalog import types as catalog
+from studio.catalog.values import parse_literal
+from studio.graph import blocks as block_edits
+from studio.graph import edits
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec, SpecError
+from studio.model.analysis import ref_label, tensor_refs
+from studio.model.build import BuildResult
 
 ADD_ERROR = "builder.add"
 SHARED_ERROR = "builder.shared"

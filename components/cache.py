@@ -11,9 +11,9 @@ from dataclasses import astuple
 
 import streamlit as st
 
-from components.analysis import analyze_for_display
-from studio.build import BuildResult, spec_key
-from studio.spec import GraphSpec
+from studio.graph.spec import GraphSpec
+from studio.model.analysis import analyze_for_display
+from studio.model.build import BuildResult, spec_key
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,14 @@ def analysis(spec: GraphSpec) -> BuildResult:
     """Shapes, parameter counts and problems of a spec (built once per distinct content).
 
     Its `model` is for structure only (summary, diagram, shapes, `count_params`): its weights are not
-    initialised. To call, fit or save a model use `runnable_model(spec)` or `studio.build.build_model`.
+    initialised. To call, fit or save a model use `runnable_model(spec)` or `studio.model.build.build_model`.
     """
     return _analysis(spec_key(spec), spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _runnable(key: str, _spec: GraphSpec):
-    from studio.build import build_model
+    from studio.model.build import build_model
 
     return build_model(_spec)
 
@@ -48,18 +48,18 @@ def runnable_model(spec: GraphSpec):
 
 
 def diagram_module():
-    """`studio.diagram`, or None while it is not available."""
+    """`studio.io.diagram`, or None while it is not available."""
     try:
-        from studio import diagram
+        from studio.io import diagram
     except ImportError:
         return None
     return diagram
 
 
 def codegen_module():
-    """`studio.codegen`, or None while it is not available."""
+    """`studio.io.codegen`, or None while it is not available."""
     try:
-        from studio import codegen
+        from studio.io import codegen
     except ImportError:
         return None
     return codegen
@@ -97,7 +97,7 @@ def application_layer_names(type_name: str, config_json: str) -> list[str]:
     from keras.src.backend.common import global_state
     from keras.src.backend.common.stateless_scope import StatelessScope
 
-    from studio import catalog
+    from studio.catalog import types as catalog
 
     config = {key: value for key, value in json.loads(config_json).items() if key not in ("outputs", "frozen")}
     pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
@@ -109,7 +109,7 @@ def application_layer_names(type_name: str, config_json: str) -> list[str]:
 
 
 def fallback_dot(spec: GraphSpec) -> str:
-    """A plain drawing of the spec, used only while `studio.diagram` is missing."""
+    """A plain drawing of the spec, used only while `studio.io.diagram` is missing."""
     lines = ["digraph spec {", "node [shape=box, style=rounded, fontname=Helvetica];"]
     for call in spec.calls:
         layer = spec.layer(call.layer)

@@ -18,10 +18,10 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from studio import catalog
-from studio.build import BuildResult
-from studio.graph import ancestors, input_arity, topological_order
-from studio.spec import CallSpec, GraphSpec, LayerSpec, make_ref, split_ref
+from studio.catalog import types as catalog
+from studio.graph.checks import ancestors, input_arity, topological_order
+from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, make_ref, split_ref
+from studio.model.build import BuildResult
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "canvas_frontend"
 COLUMN_WIDTH = 250.0  # horizontal distance between neighbouring node origins

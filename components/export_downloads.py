@@ -13,10 +13,10 @@ import streamlit as st
 
 from components import cache
 from components.project import file_name_for
-from studio.build import spec_key
-from studio.compile_settings import CompileSettings, SettingsError, default_settings, settings_from_dict
-from studio.datasets import default_dataset_key
-from studio.spec import GraphSpec, SpecError
+from studio.graph.spec import GraphSpec, SpecError
+from studio.model.build import spec_key
+from studio.training.datasets import default_dataset_key
+from studio.training.settings import CompileSettings, SettingsError, default_settings, settings_from_dict
 
 log = logging.getLogger(__name__)
 HISTORY_SKIPPED = ("wall", "time")
@@ -36,21 +36,21 @@ def settings_for(spec: GraphSpec, job: Any) -> tuple[CompileSettings, str | None
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _script(key: str, settings_json: str, dataset_key: str | None, _spec: GraphSpec) -> str:
-    from studio.script import training_script
+    from studio.training.script import training_script
 
     return training_script(_spec, settings_from_dict(json.loads(settings_json)), dataset_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _diagram(key: str, fmt: str, _spec: GraphSpec) -> bytes:
-    from studio.diagram import render_diagram
+    from studio.io.diagram import render_diagram
 
     return render_diagram(_spec, fmt)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _summary(key: str, _spec: GraphSpec) -> str | None:
-    from studio.export import summary_text
+    from studio.io.model_files import summary_text
 
     result = cache.analysis(_spec)
     return summary_text(result.model) if result.ok else None
@@ -70,8 +70,8 @@ def _download(column: Any, label: str, data: str | bytes, file_name: str, mime: 
 
 def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
     """Every download that the spec alone (and this session's run) gives."""
-    from studio.diagram import DiagramError, graphviz_available
-    from studio.export import project_json
+    from studio.io.diagram import DiagramError, graphviz_available
+    from studio.io.model_files import project_json
 
     st.subheader("Code, script and project")
     if not spec.calls:

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.project import file_name_for
-from studio.export import FORMAT_NOTES, ExportReport, export_model_files, round_trip
+from studio.io.model_files import FORMAT_NOTES, ExportReport, export_model_files, round_trip
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,8 @@ def _render_report(prepared: dict, job: Any) -> None:
 
 def _test_data(job: Any) -> tuple[list, list] | str:
     """The run's test arrays loaded again, or why they cannot be."""
-    from studio.datasets import DataError, load_dataset
-    from studio.training_data import fit_to_model
+    from studio.training.data import fit_to_model
+    from studio.training.datasets import DataError, load_dataset
 
     request = job.request
     if not request.dataset_key:

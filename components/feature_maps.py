@@ -11,7 +11,16 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio.inspect import SCALING_HELP, SCALINGS, InspectError, activation_grid, dense_bars, feature_maps, layer_choices, prepare_image
+from studio.model.features import (
+    SCALING_HELP,
+    SCALINGS,
+    InspectError,
+    activation_grid,
+    dense_bars,
+    feature_maps,
+    layer_choices,
+    prepare_image,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +42,7 @@ MAX_BARS = 64
 
 @st.cache_resource(show_spinner="Building VGG16 (138M parameters) ...", max_entries=2)
 def _vgg16(imagenet: bool) -> tuple[Any, str]:
-    from studio.inspect import load_vgg16
+    from studio.model.features import load_vgg16
 
     return load_vgg16(imagenet)
 
@@ -74,14 +83,14 @@ def _image_input(model: Any) -> bool:
 
 @st.cache_resource(show_spinner="Loading MNIST ...", max_entries=1)
 def _mnist_test() -> np.ndarray:
-    from studio.datasets import load_dataset
+    from studio.training.datasets import load_dataset
 
     return load_dataset("mnist").x_test[0]
 
 
 def pick_input(model: Any, source: str, key: str) -> list[np.ndarray] | None:
     """One batch for the model: a MNIST test digit, an uploaded image, or random noise as in the tutorial."""
-    from studio.export import sample_inputs
+    from studio.io.model_files import sample_inputs
 
     image_like = _image_input(model)
     choices = [SAMPLE, IMAGE, NOISE] if image_like else [NOISE]
@@ -116,7 +125,7 @@ def pick_input(model: Any, source: str, key: str) -> list[np.ndarray] | None:
 
 def compute(model: Any, inputs: list[np.ndarray], labels: list[str]) -> list[dict]:
     """Activations of the picked layers, turned into what is drawn (grids, heat maps, bars)."""
-    from studio.inspect import sequence_image
+    from studio.model.features import sequence_image
 
     shown = []
     for feature_map in feature_maps(model, inputs, labels):

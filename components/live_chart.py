@@ -9,7 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio.training_callbacks import LogSnapshot
+from studio.training.callbacks import LogSnapshot
 
 SKIPPED = {"epoch", "step", "global_step", "time", "wall", "epoch_time_s"}
 

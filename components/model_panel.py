@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import actions, edits, state
-from components.analysis import tensor_refs
+from components import actions, state
 from components.settings import LIMIT_LABELS, limits
 from components.text import md
-from studio.build import BuildResult
-from studio.spec import GraphSpec
+from studio.graph import edits
+from studio.graph.spec import GraphSpec
+from studio.model.analysis import tensor_refs
+from studio.model.build import BuildResult
 
 MODEL_ERROR = "builder.model"
 

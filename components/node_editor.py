@@ -6,15 +6,17 @@ import json
 
 import streamlit as st
 
-from components import actions, block_edits, edits, state
-from components.analysis import node_problems, output_count, ref_label, shape_text, tensor_refs
+from components import actions, state
 from components.cache import application_layer_names
 from components.param_form import collect_config, render_param_widgets, show_errors
 from components.project import read_project
 from components.text import md
-from studio import catalog
-from studio.build import BuildResult
-from studio.spec import GraphSpec, SpecError
+from studio.catalog import types as catalog
+from studio.graph import blocks as block_edits
+from studio.graph import edits
+from studio.graph.spec import GraphSpec, SpecError
+from studio.model.analysis import node_problems, output_count, ref_label, shape_text, tensor_refs
+from studio.model.build import BuildResult
 
 DELETE_LABELS = {
     "refuse": "Only if no other node uses it",
@@ -128,7 +130,7 @@ def _apply_nested_json(call_id: str, layer_id: str) -> None:
 
 def _open_nested(call_id: str, layer_id: str) -> None:
     layer = state.current_spec().layer(layer_id)
-    from studio.graph import nested_spec
+    from studio.graph.checks import nested_spec
 
     nested = nested_spec(layer.config) if layer is not None else None
     if nested is None:

@@ -7,11 +7,11 @@ import re
 import streamlit as st
 
 from components import state
-from components.analysis import node_problems, shape_text
 from components.settings import limits
 from components.text import md
-from studio.build import BuildResult
-from studio.spec import GraphSpec, split_ref
+from studio.graph.spec import GraphSpec, split_ref
+from studio.model.analysis import node_problems, shape_text
+from studio.model.build import BuildResult
 
 ROW_COLUMNS = [4.6, 3, 1.5, 1.5]
 

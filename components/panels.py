@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from components import cache
-from components.analysis import ParamCounts, param_counts, summary_rows
 from components.project import file_name_for
-from studio.build import BuildResult
-from studio.spec import GraphSpec
+from studio.graph.spec import GraphSpec
+from studio.model.analysis import ParamCounts, param_counts, summary_rows
+from studio.model.build import BuildResult
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import math
 import streamlit as st
 
 from components import state
-from components.values import KIND_HINTS, format_value, parse_param_text
-from studio import catalog
-from studio.catalog_params import Param
+from studio.catalog import types as catalog
+from studio.catalog.params import Param
+from studio.catalog.values import KIND_HINTS, format_value, parse_param_text
 
 # Parameters shown before "More parameters" (besides required ones and ones already set).
 MAIN_PARAMS = frozenset({

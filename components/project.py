@@ -7,11 +7,11 @@ import re
 import streamlit as st
 
 from components import actions, state
-from components.edits import check_limits
 from components.settings import describe, limits
-from studio.export import read_project as read_project_file
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec, SpecError
+from studio.graph.edits import check_limits
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec, SpecError
+from studio.io.model_files import read_project as read_project_file
 
 UPLOAD_COUNTER = "builder.view.upload_counter"  # bumps after each upload so the uploader starts empty again
 PROJECT_ERROR = "builder.project"  # error key of the open / paste controls
@@ -88,7 +88,7 @@ def _on_paste() -> None:
 
 
 def _on_new() -> None:
-    from components.edits import empty_spec
+    from studio.graph.edits import empty_spec
 
     actions.apply_edit(lambda _spec: empty_spec(), PROJECT_ERROR, "Started a new empty model", source="new")
 

@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from studio.runs import JOB_STATUSES, RunStore, RunStoreError, record_job, runs_dir
+from studio.runs.store import JOB_STATUSES, RunStore, RunStoreError, record_job, runs_dir
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
-from studio.runs import Difference, RunComparison, RunRecord, RunStore, RunSummary, history_csv
-from studio.spec import SpecError, spec_from_dict
+from studio.graph.spec import SpecError, spec_from_dict
+from studio.runs.store import Difference, RunComparison, RunRecord, RunStore, RunSummary, history_csv
 
 PICKED = "runs.pick"
 METRIC = "runs.metric"

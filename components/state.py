@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.edits import empty_spec
 from components.settings import limits
-from studio.spec import GraphSpec, spec_from_json
+from studio.graph.edits import empty_spec
+from studio.graph.spec import GraphSpec, spec_from_json
 
 # Shared by every page.
 SPEC = "studio.spec"  # GraphSpec: the model being edited

@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio.train_command import save_run
-from studio.training import TrainingJob
-from studio.training_eval import Evaluation, OutputEvaluation
+from studio.cli.train import save_run
+from studio.training.evaluation import Evaluation, OutputEvaluation
+from studio.training.job import TrainingJob
 
 GRID_COLUMNS = 8
 

@@ -7,8 +7,8 @@ import os
 
 import streamlit as st
 
-from studio.training import TrainingJob, TrainingRequest
-from studio.training_queue import JobRegistry
+from studio.training.job import TrainingJob, TrainingRequest
+from studio.training.queue import JobRegistry
 
 JOB_ID = "train.job_id"  # session state: id of this session's latest job
 QUERY_JOB = "job"  # URL query parameter with the same id, so a reload finds the job

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.training import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, STOPPING, TrainingJob
-from studio.training_callbacks import LogSnapshot
+from studio.training.callbacks import LogSnapshot
+from studio.training.job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, STOPPING, TrainingJob
 
 
 def _seconds(value: float | None) -> str:

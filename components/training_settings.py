@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from studio.compile_settings import LOSSES, METRICS, OPTIMIZERS, CompileSettings, OutputSettings
-from studio.datasets import DATASET_CHOICES, DataError, Dataset, load_dataset
-from studio.spec import GraphSpec
-from studio.training_data import MAX_UPLOAD_BYTES, preview, read_user_data
+from studio.graph.spec import GraphSpec
+from studio.training.data import MAX_UPLOAD_BYTES, preview, read_user_data
+from studio.training.datasets import DATASET_CHOICES, DataError, Dataset, load_dataset
+from studio.training.settings import LOSSES, METRICS, OPTIMIZERS, CompileSettings, OutputSettings
 
 UPLOAD = "upload"
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.importer import saved_model_config
-from studio.spec import SpecError
+from studio.graph.spec import SpecError
+from studio.model.importer import saved_model_config
 
 MAX_MODEL_MB_VARIABLE = "KFS_MAX_MODEL_MB"
 DEFAULT_MAX_MODEL_MB = 200
@@ -113,7 +113,7 @@ def _explain(name: str, data: bytes, path: Path, error: SpecError) -> tuple[str,
 
 def load_uploaded_model(name: str, data: bytes) -> UploadedModel:
     """Check and load an uploaded model file with ``safe_mode=True``; never raises for a bad file."""
-    from studio.importer import load_model_file
+    from studio.model.importer import load_model_file
 
     result = UploadedModel(name=name, size_bytes=len(data))
     suffix = Path(name).suffix.lower().lstrip(".")
@@ -141,7 +141,7 @@ def load_uploaded_model(name: str, data: bytes) -> UploadedModel:
 
 def unsupported_layers(model: Any) -> list[str]:
     """'name (Type)' of every layer, nested ones included, whose type the catalogue does not offer."""
-    from studio import catalog
+    from studio.catalog import types as catalog
 
     missing = []
     for layer in model.layers:

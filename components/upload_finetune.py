@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from studio.spec import SpecError
+from studio.graph.spec import SpecError
 
 SOURCE = "models.ft.source"
 ENGINE_MISSING = (
     "Continuing training needs the training engine to accept a ready model: a field `model: keras.Model | None` on "
-    "`studio.training.TrainingRequest` that `TrainingJob._prepare` uses instead of `build_model(spec)` (keeping each "
+    "`studio.training.job.TrainingRequest` that `TrainingJob._prepare` uses instead of `build_model(spec)` (keeping each "
     "layer's `trainable` flag and the weights). Until it has one, freeze or unfreeze layers here and download the "
     "result from the Export page after training, or open the model in the builder to retrain it from scratch."
 )
@@ -22,7 +22,7 @@ ENGINE_MISSING = (
 
 def engine_takes_a_model() -> bool:
     """Whether ``TrainingRequest`` has a ``model`` field (a ready model to train further)."""
-    from studio.training import TrainingRequest
+    from studio.training.job import TrainingRequest
 
     return "model" in {field.name for field in dataclasses.fields(TrainingRequest)}
 
@@ -39,7 +39,7 @@ def trainable_table(model: Any, frozen: set[str]) -> pd.DataFrame:
 
 def with_frozen_layers(model: Any, frozen: set[str]) -> Any:
     """An independent copy of the model (same weights) whose listed layers are not trainable."""
-    from studio.export import snapshot_model
+    from studio.io.model_files import snapshot_model
 
     copy = snapshot_model(model)
     for layer in copy.layers:
@@ -79,10 +79,10 @@ def render_finetune(trained: Any, uploaded: Any) -> None:
 def _render_training(model: Any, frozen: set[str], token: str) -> None:
     from components.training_jobs import current_job, start_job
     from components.training_settings import render_compile_settings, render_data_choice
-    from studio.compile_settings import default_settings
-    from studio.datasets import default_dataset_key
-    from studio.importer import spec_from_model
-    from studio.training import TrainingRequest
+    from studio.model.importer import spec_from_model
+    from studio.training.datasets import default_dataset_key
+    from studio.training.job import TrainingRequest
+    from studio.training.settings import default_settings
 
     try:
         spec = spec_from_model(model)

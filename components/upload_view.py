@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import state
 from components.upload import UploadedModel, load_uploaded_model, max_model_mb, unsupported_layers
-from studio.spec import SpecError
+from studio.graph.spec import SpecError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _load(uploaded: Any) -> UploadedModel:
 
 
 def _open_in_builder(model: Any, name: str) -> None:
-    from studio.importer import spec_from_model
+    from studio.model.importer import spec_from_model
 
     try:
         spec = spec_from_model(model)
@@ -54,8 +54,8 @@ def _open_in_builder(model: Any, name: str) -> None:
 
 def render_model_card(model: Any) -> None:
     """Parameters, inputs and outputs, the summary and the diagram of a loaded model."""
-    from studio.diagram import DiagramOptions, model_dot
-    from studio.export import summary_text
+    from studio.io.diagram import DiagramOptions, model_dot
+    from studio.io.model_files import summary_text
 
     inputs = ", ".join(f"{tensor.name} {tuple(tensor.shape)}" for tensor in model.inputs)
     outputs = ", ".join(str(tuple(tensor.shape)) for tensor in model.outputs)

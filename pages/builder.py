@@ -14,8 +14,6 @@ run_inside_app()  # before the heavy imports below
 
 from components import actions, cache, state
 from components.add_panel import render_add_panel
-from components.analysis import param_counts
-from components.edits import count_nodes
 from components.layout import lazy_tabs
 from components.model_panel import render_model_panel
 from components.node_editor import render_node_editor
@@ -23,8 +21,10 @@ from components.node_list import render_node_list, render_problems
 from components.panels import render_code_panel, render_diagram_panel, render_summary_panel
 from components.project import PROJECT_ERROR, render_project_controls
 from components.text import compact_count, md, plural
-from studio.build import BuildResult
-from studio.spec import GraphSpec
+from studio.graph.edits import count_nodes
+from studio.graph.spec import GraphSpec
+from studio.model.analysis import param_counts
+from studio.model.build import BuildResult
 
 log = logging.getLogger(__name__)
 CANVAS_KEY = "builder.view.canvas"  # a fixed key (no revision): the canvas keeps its node positions across edits

@@ -12,10 +12,10 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import cache, project, state
-from components.analysis import param_counts
 from components.text import compact_count, md
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec
+from studio.model.analysis import param_counts
 
 log = logging.getLogger(__name__)
 CODE_HEIGHT = 720  # pixels; longer code scrolls

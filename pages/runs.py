@@ -12,7 +12,7 @@ run_inside_app()  # before the heavy imports below
 from components import state
 from components.runs_store import run_store, sync_finished_jobs
 from components.runs_view import PICKED, SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
-from studio.runs import RUNS_DIR_VARIABLE, compare_runs
+from studio.runs.store import RUNS_DIR_VARIABLE, compare_runs
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ from components.training_eval import render_downloads, render_evaluation
 from components.training_jobs import current_job, job_registry, start_job
 from components.training_progress import render_status
 from components.training_settings import DataChoice, render_compile_settings, render_data_choice
-from studio.build import spec_key
-from studio.compile_settings import CompileSettings, SettingsError, default_settings
-from studio.datasets import DataError, default_dataset_key, load_dataset, not_trainable_message
-from studio.spec import GraphSpec
-from studio.training import TrainingRequest
-from studio.training_data import fit_to_model
+from studio.graph.spec import GraphSpec
+from studio.model.build import spec_key
+from studio.training.data import fit_to_model
+from studio.training.datasets import DataError, default_dataset_key, load_dataset, not_trainable_message
+from studio.training.job import TrainingRequest
+from studio.training.settings import CompileSettings, SettingsError, default_settings
 
 MESSAGE = "train.message"  # (kind, text) shown once above the buttons
 POLL_SECONDS = 1.0

@@ -1,41 +1,12 @@
-"""Keras Functional Studio core: the layer-graph spec and everything derived from it (no UI code)."""
+"""Keras Functional Studio core: the layer-graph spec and everything derived from it (no UI code).
+
+Packages, bottom to top: ``catalog`` < ``graph`` (no Keras) < ``model`` < ``io`` < ``training``;
+``runs`` (no Keras) beside them; ``cli`` on top. Importing ``studio`` itself is cheap: TensorFlow
+loads only when a Keras-using package is imported (see :mod:`studio.backend`).
+"""
 
 import os
-import re
-import sys
-import tempfile
 
-# Quiet TensorFlow's C++ start-up chatter before anything imports it.
+# Quiet TensorFlow's C++ start-up chatter and pick the backend before anything imports Keras.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-_NOISE = re.compile(r"absl::InitializeLog|cudart_stub|cuda_platform|cpu_feature_guard|rebuild TensorFlow|oneDNN|cuInit")
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its start-up log lines (CUDA probing on a CPU machine) filtered out."""
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        stderr_fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        import tensorflow  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    saved = os.dup(stderr_fd)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), stderr_fd)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, stderr_fd)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode("utf-8", "replace").splitlines():
-                if line.strip() and not _NOISE.search(line):
-                    print(line, file=sys.stderr)
-
-
-import_tensorflow_quietly()

@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from components.edits import empty_spec
-from studio.build import spec_key
-from studio.presets import load_preset
+from studio.graph.edits import empty_spec
+from studio.graph.presets import load_preset
+from studio.model.build import spec_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 300

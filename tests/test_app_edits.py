@@ -6,16 +6,17 @@ import json
 
 import pytest
 
-from components import block_edits, edits
-from components.analysis import analyze_for_display, param_counts, summary_rows, tensor_refs
-from components.edits import EditError, LimitError
 from components.project import read_project
 from components.settings import Limits, limits
-from components.values import format_value, parse_literal, parse_param_text
-from studio import catalog
-from studio.build import analyze
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec, spec_from_json
+from studio.catalog import types as catalog
+from studio.catalog.values import format_value, parse_literal, parse_param_text
+from studio.graph import blocks as block_edits
+from studio.graph import edits
+from studio.graph.edits import EditError, LimitError
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec, spec_from_json
+from studio.model.analysis import analyze_for_display, param_counts, summary_rows, tensor_refs
+from studio.model.build import analyze
 
 
 def mnist_by_edits() -> GraphSpec:

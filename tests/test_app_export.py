@@ -15,10 +15,10 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.training_jobs import job_registry
-from studio.compile_settings import default_settings
-from studio.export import predict, read_project, sample_inputs
-from studio.presets import load_preset
-from studio.training import TrainingRequest
+from studio.graph.presets import load_preset
+from studio.io.model_files import predict, read_project, sample_inputs
+from studio.training.job import TrainingRequest
+from studio.training.settings import default_settings
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "export.py")
 TIMEOUT = 300

@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from components.training_jobs import job_registry
 from components.upload import custom_classes, load_uploaded_model
-from studio.build import build_model
-from studio.compile_settings import default_settings
-from studio.presets import load_preset
-from studio.training import TrainingRequest
+from studio.graph.presets import load_preset
+from studio.model.build import build_model
+from studio.training.job import TrainingRequest
+from studio.training.settings import default_settings
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "models.py")
 TIMEOUT = 300

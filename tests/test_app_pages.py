@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from studio.build import spec_key
-from studio.presets import load_preset, preset_names
+from studio.graph.presets import load_preset, preset_names
+from studio.model.build import spec_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 300

@@ -10,11 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state, training_jobs
-from studio.compile_settings import default_settings
-from studio.presets import load_preset
-from studio.runs import RunStore, record_job
-from studio.training import TrainingRequest
-from studio.training_queue import JobRegistry
+from studio.graph.presets import load_preset
+from studio.runs.store import RunStore, record_job
+from studio.training.job import TrainingRequest
+from studio.training.queue import JobRegistry
+from studio.training.settings import default_settings
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "runs.py")
 TIMEOUT = 300

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.training_jobs import JOB_ID, job_registry
-from studio import datasets
-from studio.presets import load_preset
+from studio.graph.presets import load_preset
+from studio.training import datasets
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
 TIMEOUT = 120

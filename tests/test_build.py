@@ -3,9 +3,9 @@
 import keras
 import pytest
 
-from studio.build import analyze, build_model, spec_key
-from studio.presets import load_preset
-from studio.spec import CallSpec, GraphSpec, LayerSpec, SpecError
+from studio.graph.presets import load_preset
+from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, SpecError
+from studio.model.build import analyze, build_model, spec_key
 
 TUTORIAL_PARAMS = {
     "mnist_mlp": 27_882,
@@ -257,7 +257,7 @@ def test_a_nested_model_that_no_node_calls_is_reported():
 
 
 def test_descendants_and_ancestors_follow_the_wiring():
-    from studio.graph import ancestors, descendants
+    from studio.graph.checks import ancestors, descendants
 
     spec = load_preset("multi_io")
     assert descendants(spec, "title") == ["embedding_1", "lstm_1", "concatenate", "priority", "department"]

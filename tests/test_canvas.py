@@ -14,9 +14,9 @@ from components.canvas import (
     spec_to_canvas,
     unique_id,
 )
-from studio.build import BuildResult, analyze
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec
+from studio.model.build import BuildResult, analyze
 
 
 @cache
@@ -200,7 +200,7 @@ def test_palette_and_canvas_render_in_apptest() -> None:
         import streamlit as st
 
         from components.canvas import render_canvas, render_palette
-        from studio.presets import load_preset
+        from studio.graph.presets import load_preset
 
         spec = st.session_state.setdefault("spec", load_preset("mnist_mlp"))
         added = render_palette(spec, key="palette")
@@ -244,7 +244,7 @@ def test_palette_and_canvas_render_in_apptest() -> None:
     ],
 )
 def test_broken_specs_still_draw(data: dict) -> None:
-    from studio.spec import spec_from_dict
+    from studio.graph.spec import spec_from_dict
 
     spec = spec_from_dict(data)
     result = analyze(spec)

@@ -7,8 +7,9 @@ import json
 import keras
 import pytest
 
-from studio import catalog
-from studio.catalog import (
+from studio.catalog import types as catalog
+from studio.catalog.params import PARAM_KINDS
+from studio.catalog.types import (
     APPLICATION_TYPES,
     LAYER_TYPES,
     application_layer_names,
@@ -22,7 +23,6 @@ from studio.catalog import (
     palette_groups,
     search_types,
 )
-from studio.catalog_params import PARAM_KINDS
 
 LISTED_TYPES = (
     "Input Dense Dropout Activation Flatten Reshape Permute RepeatVector Conv1D Conv2D Conv2DTranspose SeparableConv2D "

@@ -13,11 +13,11 @@ from pathlib import Path
 import pydot
 import pytest
 
-import studio.presets
-from studio import cli
-from studio.build import build_model
-from studio.presets import load_preset
-from studio.spec import spec_from_json
+import studio.graph.presets
+from studio.cli import main as cli
+from studio.graph.presets import load_preset
+from studio.graph.spec import spec_from_json
+from studio.model.build import build_model
 
 REPO = Path(__file__).resolve().parent.parent
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's `dot` program is not installed")
@@ -130,12 +130,12 @@ def test_presets_lists_key_section_and_description(capsys):
     assert cli.main(["presets"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["KEY", "SECTION", "DESCRIPTION"]
-    assert [line.split()[0] for line in lines[1:]] == studio.presets.preset_names()
+    assert [line.split()[0] for line in lines[1:]] == studio.graph.presets.preset_names()
     assert "1.1 Build a simple network" in lines[1] and "three-layer perceptron" in lines[1]
 
 
 def test_presets_with_parameter_counts(capsys, monkeypatch):
-    monkeypatch.setattr(studio.presets, "preset_names", lambda: ["mnist_mlp", "shared_embedding"])
+    monkeypatch.setattr(studio.graph.presets, "preset_names", lambda: ["mnist_mlp", "shared_embedding"])
     assert cli.main(["presets", "--params"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["KEY", "SECTION", "PARAMS"]

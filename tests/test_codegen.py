@@ -12,11 +12,11 @@ from pathlib import Path
 import keras
 import pytest
 
-from studio import catalog
-from studio.build import build_model
-from studio.codegen import LINE_LENGTH, generate_code
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec, LayerSpec, SpecError, spec_from_dict
+from studio.catalog import types as catalog
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec, LayerSpec, SpecError, spec_from_dict
+from studio.io.codegen import LINE_LENGTH, generate_code
+from studio.model.build import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL_PARAMS = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studio import datasets
-from studio.datasets import (
+from studio.graph.presets import load_preset, preset_names
+from studio.training import datasets
+from studio.training.datasets import (
     OFFLINE_SAMPLE,
     DataError,
     DatasetUnavailable,
@@ -18,7 +19,6 @@ from studio.datasets import (
     shared_ints,
     tutorial_tickets,
 )
-from studio.presets import load_preset, preset_names
 
 
 @pytest.fixture(autouse=True)

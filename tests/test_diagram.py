@@ -8,9 +8,10 @@ import subprocess
 import pydot
 import pytest
 
-from studio import diagram
-from studio.build import analyze, build_model
-from studio.diagram import (
+from studio.graph.presets import load_preset
+from studio.graph.spec import spec_from_dict
+from studio.io import diagram
+from studio.io.diagram import (
     FAILED_FILL,
     NOT_BUILT_FILL,
     DiagramError,
@@ -23,8 +24,7 @@ from studio.diagram import (
     render_dot_text,
     spec_dot,
 )
-from studio.presets import load_preset
-from studio.spec import spec_from_dict
+from studio.model.build import analyze, build_model
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's `dot` program is not installed")
 

@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from studio import export
-from studio.build import build_model
-from studio.compile_settings import compile_arguments, default_settings
-from studio.presets import load_preset
-from studio.spec import SpecError
-from studio.training import trainable_name
+from studio.graph.presets import load_preset
+from studio.graph.spec import SpecError
+from studio.io import model_files as export
+from studio.model.build import build_model
+from studio.training.job import trainable_name
+from studio.training.settings import compile_arguments, default_settings
 
 PRESETS = ("mnist_mlp", "multi_io", "autoencoder")  # one output; two outputs; nested models
 

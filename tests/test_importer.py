@@ -11,11 +11,11 @@ import keras
 import pytest
 from keras import layers
 
-from studio.build import build_model
-from studio.codegen import generate_code
-from studio.importer import import_model_file, load_model_file, spec_from_model
-from studio.presets import load_preset, preset_names
-from studio.spec import GraphSpec, SpecError, spec_from_json, split_ref
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import GraphSpec, SpecError, spec_from_json, split_ref
+from studio.io.codegen import generate_code
+from studio.model.build import build_model
+from studio.model.importer import import_model_file, load_model_file, spec_from_model
 
 EXACT_PRESETS = ("mnist_mlp", "encoder", "decoder", "autoencoder", "multi_io")
 

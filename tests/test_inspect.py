@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio import inspect as features
-from studio.build import build_model
-from studio.presets import load_preset
+from studio.graph.presets import load_preset
+from studio.model import features
+from studio.model.build import build_model
 
 VGG16_SHAPES = [
     (224, 224, 3),

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from studio import cli
-from studio.presets import load_preset
-from studio.runs import (
+from studio.cli import main as cli
+from studio.graph.presets import load_preset
+from studio.runs.store import (
     CRASH_MESSAGE,
     RunStore,
     RunStoreError,
@@ -254,7 +254,7 @@ def test_compare_two_runs(tmp_path: Path) -> None:
 
 
 def test_runs_command_lists_shows_and_compares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("studio.runs_command",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("studio.cli.runs",))
     store = RunStore(tmp_path)
     first, second = _record(store, "first"), _record(store, "second")
     assert cli.main(["runs", "--dir", str(tmp_path)]) == 0
@@ -285,7 +285,7 @@ def test_keras_callback_records_each_epoch_while_training(tmp_path: Path) -> Non
 
 
 def _job(status: str, epochs: list[dict], error: str | None = None) -> SimpleNamespace:
-    """What record_job reads of a studio.training.TrainingJob."""
+    """What record_job reads of a studio.training.job.TrainingJob."""
     spec = load_preset("mnist_mlp")
     return SimpleNamespace(
         id="job-1", status=status, error=error, model=None, evaluation=None, created=100.0, started=101.0, finished=109.0,

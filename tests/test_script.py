@@ -15,12 +15,12 @@ import keras
 import numpy as np
 import pytest
 
-from studio import cli
-from studio.compile_settings import default_settings
-from studio.export import project_json
-from studio.presets import load_preset, preset_names
-from studio.script import training_script
-from studio.spec import SpecError
+from studio.cli import main as cli
+from studio.graph.presets import load_preset, preset_names
+from studio.graph.spec import SpecError
+from studio.io.model_files import project_json
+from studio.training.script import training_script
+from studio.training.settings import default_settings
 
 REPO = Path(__file__).resolve().parent.parent
 ALLOWED_IMPORTS = {"argparse", "json", "os", "pathlib", "numpy", "keras", "tensorflow"}
@@ -143,7 +143,7 @@ def test_unknown_data_is_refused_and_own_files_are_asked_for() -> None:
 
 
 def test_script_command_prints_the_script(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("studio.script_command",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("studio.cli.script",))
     assert cli.main(["script", "multi_io"]) == 0
     assert capsys.readouterr().out == training_script(load_preset("multi_io"))
     spec = load_preset("mnist_mlp")

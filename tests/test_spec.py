@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.presets import load_preset, preset_names, resolve_spec
-from studio.spec import SpecError, load_spec, make_ref, spec_from_dict, spec_from_json, split_ref
+from studio.graph.presets import load_preset, preset_names, resolve_spec
+from studio.graph.spec import SpecError, load_spec, make_ref, spec_from_dict, spec_from_json, split_ref
 
 ROOT = Path(__file__).resolve().parent.parent
 

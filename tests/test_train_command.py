@@ -11,17 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from studio import cli, datasets
+from studio.cli import main as cli
+from studio.training import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
-REGISTERED = "studio.train_command" in cli.COMMAND_MODULES
+REGISTERED = "studio.cli.train" in cli.COMMAND_MODULES
 
 
 @pytest.fixture(autouse=True)
 def train_registered(monkeypatch):
     monkeypatch.setenv(datasets.OFFLINE_VARIABLE, "1")
     if not REGISTERED:  # until studio/cli.py lists the module
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "studio.train_command"))
+        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "studio.cli.train"))
 
 
 def test_train_writes_every_file_and_the_h5_reloads_in_a_fresh_process(tmp_path, capsys):
@@ -90,7 +91,7 @@ def test_train_with_a_csv_file(tmp_path, capsys):
     assert run["dataset_source"] == "user file" and run["train_samples"] == 28
 
 
-@pytest.mark.skipif(not REGISTERED, reason="studio/cli.py does not list studio.train_command in COMMAND_MODULES yet")
+@pytest.mark.skipif(not REGISTERED, reason="studio/cli.py does not list studio.cli.train in COMMAND_MODULES yet")
 def test_python_m_studio_train(tmp_path):
     result = subprocess.run(
         [

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from studio import training_data
-from studio.datasets import DataError, Dataset, tutorial_tickets
-from studio.training_data import adapt_array, adapt_target, fit_to_model, preview, read_user_data
+from studio.training import data as training_data
+from studio.training.data import adapt_array, adapt_target, fit_to_model, preview, read_user_data
+from studio.training.datasets import DataError, Dataset, tutorial_tickets
 
 
 def model_with(input_shape: tuple, units: int = 10, activation: str = "softmax") -> keras.Model:

@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from studio import datasets
-from studio.compile_settings import default_settings
-from studio.datasets import Dataset
-from studio.presets import load_preset
-from studio.training import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingJob, TrainingRequest, train_now
-from studio.training_queue import JobRegistry
+from studio.graph.presets import load_preset
+from studio.training import datasets
+from studio.training.datasets import Dataset
+from studio.training.job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingJob, TrainingRequest, train_now
+from studio.training.queue import JobRegistry
+from studio.training.settings import default_settings
 
 WAIT_S = 120
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from studio import datasets
-from studio.compile_settings import default_settings
-from studio.datasets import PRESET_DATA, default_dataset_key, not_trainable_message
-from studio.presets import load_preset
-from studio.training import FINISHED, TrainingRequest, train_now
+from studio.graph.presets import load_preset
+from studio.training import datasets
+from studio.training.datasets import PRESET_DATA, default_dataset_key, not_trainable_message
+from studio.training.job import FINISHED, TrainingRequest, train_now
+from studio.training.settings import default_settings
 
 SAMPLES = {"mnist_mlp": 1000, "encoder": 200, "decoder": 200, "autoencoder": 200, "multi_io": 64, "shared_embedding": 256}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import pytest
 
-from studio.compile_settings import (
+from studio.graph.presets import load_preset, preset_names
+from studio.training.settings import (
     CompileSettings,
     OutputSettings,
     SettingsError,
@@ -14,7 +15,6 @@ from studio.compile_settings import (
     settings_from_dict,
     settings_from_json,
 )
-from studio.presets import load_preset, preset_names
 
 
 def test_mnist_defaults_are_the_tutorials():

@@ -11,8 +11,8 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from components.canvas import render_canvas, render_palette  # noqa: E402
-from studio.build import analyze, spec_key  # noqa: E402
-from studio.presets import load_preset  # noqa: E402
+from studio.graph.presets import load_preset  # noqa: E402
+from studio.model.build import analyze, spec_key  # noqa: E402
 
 st.set_page_config(page_title="Canvas test", layout="wide")
 preset = st.query_params.get("preset", "multi_io")

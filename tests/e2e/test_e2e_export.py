@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = """
 import streamlit as st
 from components import state
-from studio.presets import load_preset
+from studio.graph.presets import load_preset
 
 st.set_page_config(layout="wide")
 pages = [

@@ -21,7 +21,7 @@ WRAPPER = """
 import runpy
 import streamlit as st
 from components import state
-from studio.presets import load_preset
+from studio.graph.presets import load_preset
 
 state.init_state()
 if not st.session_state[state.SPEC].calls:

@@ -396,7 +396,7 @@ MAX_PARAMS_WITH_FILES = 50_000_000  # bigger models (VGG16: 138M) are recorded w
 
 
 def start_job_run(store: RunStore, job: Any) -> str:
-    """Record a ``studio.training.TrainingJob`` as running (run id = job id); call when its fit starts."""
+    """Record a ``studio.training.job.TrainingJob`` as running (run id = job id); call when its fit starts."""
     settings = job.request.settings.to_dict() if hasattr(job.request.settings, "to_dict") else dict(job.request.settings)
     dataset = {"key": job.request.dataset_key, **(getattr(job, "dataset_summary", None) or {})}
     return store.start_run(job.request.spec, settings, dataset, run_id=job.id, started_at=job.started or job.created)
@@ -416,7 +416,7 @@ def record_job(store: RunStore, job: Any) -> str | None:
         store.record_epoch(job.id, int(record.get("epoch", index)), logs)
     model = getattr(job, "model", None)
     if model is not None and model.count_params() <= MAX_PARAMS_WITH_FILES:
-        from studio.export import save_model_files, snapshot_model
+        from studio.io.model_files import save_model_files, snapshot_model
 
         try:
             for path in save_model_files(snapshot_model(model), store.run_folder(job.id), "model").values():

@@ -10,7 +10,7 @@ import threading
 import weakref
 from typing import Any
 
-from studio.training import QUEUED, TrainingJob, TrainingRequest
+from studio.training.job import QUEUED, TrainingJob, TrainingRequest
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from studio import catalog
-from studio.spec import GraphSpec, Problem, SpecError, is_valid_id, spec_from_dict, split_ref
+from studio.catalog import table
+from studio.graph.spec import GraphSpec, Problem, SpecError, is_valid_id, spec_from_dict, split_ref
 
 
 def input_arity(spec: GraphSpec, layer_id: str) -> tuple[int, int | None]:
@@ -18,10 +18,9 @@ def input_arity(spec: GraphSpec, layer_id: str) -> tuple[int, int | None]:
         count = len(nested.inputs) if nested else 1
         return count, count
     try:
-        layer_type = catalog.get_layer_type(catalog.canonical_type(layer.type))
+        return table.type_arity(layer.type)
     except KeyError:
         return 0, None
-    return layer_type.min_inputs, layer_type.max_inputs
 
 
 def nested_spec(config: dict) -> GraphSpec | None:
@@ -72,10 +71,8 @@ def _check_layers(spec: GraphSpec) -> list[Problem]:
                 except SpecError as error:
                     problems.append(Problem(layer.id, "bad_parameter", f"the nested model's `spec` is not a valid spec: {error}"))
             continue
-        try:
-            catalog.get_layer_type(catalog.canonical_type(layer.type))
-        except KeyError:
-            valid = ", ".join(catalog.LAYER_TYPES)
+        if not table.is_known_type(layer.type):
+            valid = ", ".join(table.TYPE_NAMES)
             problems.append(Problem(layer.id, "unknown_type", f"unknown layer type '{layer.type}'. Expected one of: {valid}"))
     return problems
 

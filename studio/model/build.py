@@ -10,9 +10,9 @@ from typing import Any
 
 import keras
 
-from studio import catalog
-from studio.graph import check_structure, is_source, nested_spec, topological_order
-from studio.spec import GraphSpec, Problem, SpecError, split_ref
+from studio.catalog import types as catalog
+from studio.graph.checks import check_structure, is_source, nested_spec, topological_order
+from studio.graph.spec import GraphSpec, Problem, SpecError, split_ref
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Training jobs: build, fit and evaluate a spec in a worker thread that never touches the UI.
 
-A :class:`~studio.training_queue.JobRegistry` (one per process; the app keeps it in ``st.cache_resource``) runs one job at a
+A :class:`~studio.training.queue.JobRegistry` (one per process; the app keeps it in ``st.cache_resource``) runs one job at a
 time from a queue, so two sessions never train at once (Keras naming and ``clear_session`` are
 process-wide; jobs never call ``clear_session``). Each job has a lock-protected :class:`MetricLog`,
 a status, an error message, ``stop()`` (ends after the current step group and keeps the model) and a
@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from studio.compile_settings import CompileSettings, SettingsError, compile_arguments
-from studio.datasets import DataError, Dataset, load_dataset
-from studio.spec import GraphSpec, SpecError
-from studio.training_callbacks import BestWeights, LogSnapshot, MetricLog, RecordingCallback
-from studio.training_data import TrainingData, fit_to_model
-from studio.training_eval import Evaluation, evaluate_training
+from studio.graph.spec import GraphSpec, SpecError
+from studio.training.callbacks import BestWeights, LogSnapshot, MetricLog, RecordingCallback
+from studio.training.data import TrainingData, fit_to_model
+from studio.training.datasets import DataError, Dataset, load_dataset
+from studio.training.evaluation import Evaluation, evaluate_training
+from studio.training.settings import CompileSettings, SettingsError, compile_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class TrainingJob:
     # --- the run, in the worker thread ----------------------------------------------------------
 
     def _prepare(self) -> tuple[Any, TrainingData]:
-        from studio.build import build_model
+        from studio.model.build import build_model
 
         request = self.request
         self._mark("start")
@@ -360,8 +360,8 @@ class TrainingJob:
             self._close_run_record()
 
     def _start_run_record(self) -> None:
-        """Enter this job in the run history (studio.runs) as running, with a per-epoch recorder."""
-        from studio import runs
+        """Enter this job in the run history (studio.runs.store) as running, with a per-epoch recorder."""
+        from studio.runs import store as runs
 
         try:
             store = runs.RunStore()
@@ -372,7 +372,7 @@ class TrainingJob:
 
     def _close_run_record(self) -> None:
         """Store the ended job's epochs, metrics and model files in the run history."""
-        from studio import runs
+        from studio.runs import store as runs
 
         try:
             runs.record_job(runs.RunStore(), self)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from studio.catalog_params import Param, check_value
+from studio.catalog.params import Param, check_value
 
 TEXT_KINDS = ("shape", "int_or_tuple", "int_list", "optional_int", "optional_float", "layer", "json", "str")
 _BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")

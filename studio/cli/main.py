@@ -4,7 +4,7 @@ Adding a command: write ``add_arguments(parser)`` and ``run(args) -> exit code``
 :class:`Command` and either append it to ``BUILTIN_COMMANDS`` below or, for a command that lives in
 its own module, give that module a ``COMMANDS`` list of :class:`Command` and add the module's name to
 ``COMMAND_MODULES``. Import heavy modules (Keras, TensorFlow) inside ``run``, not at the top of the
-module, so building the parser stays cheap. Raise :class:`~studio.spec.SpecError`,
+module, so building the parser stays cheap. Raise :class:`~studio.graph.spec.SpecError`,
 :class:`CommandError` or ``OSError`` for bad input: :func:`main` prints them as ``error: ...`` and
 exits with code 2; anything else is an internal error (exit code 1).
 """
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import studio
-from studio.spec import SpecError
+from studio.backend import import_tensorflow_quietly
+from studio.graph.spec import SpecError
 
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
@@ -70,14 +70,14 @@ def _add_presets_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_presets(args: argparse.Namespace) -> int:
-    from studio.presets import preset_info, preset_names
+    from studio.graph.presets import preset_info, preset_names
 
     infos = [preset_info(key) for key in preset_names()]
     counts: dict[str, str] = {}
     if args.params:
-        studio.import_tensorflow_quietly()
-        from studio.build import build_model
-        from studio.presets import load_preset
+        import_tensorflow_quietly()
+        from studio.graph.presets import load_preset
+        from studio.model.build import build_model
 
         for info in infos:
             counts[info.key] = f"{build_model(load_preset(info.key)).count_params():,}"
@@ -102,8 +102,8 @@ def _add_spec_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    from studio.build import build_model
-    from studio.presets import resolve_spec
+    from studio.graph.presets import resolve_spec
+    from studio.model.build import build_model
 
     model = build_model(resolve_spec(args.spec))
     captured: list[str] = []
@@ -119,8 +119,8 @@ def _run_summary(args: argparse.Namespace) -> int:
 
 
 def _run_code(args: argparse.Namespace) -> int:
-    from studio.codegen import generate_code
-    from studio.presets import resolve_spec
+    from studio.graph.presets import resolve_spec
+    from studio.io.codegen import generate_code
 
     code = generate_code(resolve_spec(args.spec))
     write_text(code if code.endswith("\n") else code + "\n")
@@ -135,7 +135,7 @@ def _add_import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from studio.importer import import_model_file
+    from studio.model.importer import import_model_file
 
     write_text(import_model_file(args.model_file).to_json() + "\n")
     return EXIT_OK
@@ -170,9 +170,9 @@ def positive_int(text: str) -> int:
 
 
 def _run_diagram(args: argparse.Namespace) -> int:
-    from studio.build import analyze
-    from studio.diagram import DiagramOptions, format_for_path, render_diagram
-    from studio.presets import resolve_spec
+    from studio.graph.presets import resolve_spec
+    from studio.io.diagram import DiagramOptions, format_for_path, render_diagram
+    from studio.model.build import analyze
 
     to_stdout = args.output == "-"
     fmt = args.format or ("dot" if to_stdout else format_for_path(args.output))
@@ -216,7 +216,7 @@ BUILTIN_COMMANDS: list[Command] = [
     Command("diagram", "draw a spec as DOT, PNG or SVG (problems marked when it does not build)", _add_diagram_arguments, _run_diagram),
 ]
 # Modules that each define ``COMMANDS: list[Command]``, imported when the parser is built.
-COMMAND_MODULES: tuple[str, ...] = ("studio.train_command", "studio.script_command", "studio.runs_command")
+COMMAND_MODULES: tuple[str, ...] = ("studio.cli.train", "studio.cli.script", "studio.cli.runs")
 
 
 def all_commands() -> list[Command]:
@@ -250,7 +250,7 @@ def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentPars
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input (exit code 2); DiagramError counts once its module is loaded."""
     errors: list[type[BaseException]] = [SpecError, CommandError, OSError]
-    diagram = sys.modules.get("studio.diagram")
+    diagram = sys.modules.get("studio.io.diagram")
     if diagram is not None:
         errors.append(diagram.DiagramError)
     return tuple(errors)
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     command: Command = args.command_object
     try:
         if command.needs_tensorflow:
-            studio.import_tensorflow_quietly()  # TensorFlow's start-up lines must not reach stderr
+            import_tensorflow_quietly()  # TensorFlow's start-up lines must not reach stderr
         return command.run(args)
     except BrokenPipeError:  # e.g. `... | head` stopped reading: end quietly
         with contextlib.suppress(OSError):

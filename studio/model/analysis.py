@@ -1,10 +1,10 @@
 """Analysis for display: shapes, parameter counts and problems of a spec, without allocating weights.
 
-`studio.build.analyze` creates every weight with its initializer; for VGG16 that is 138M random numbers
+`studio.model.build.analyze` creates every weight with its initializer; for VGG16 that is 138M random numbers
 (seconds of work, 550 MB) just to show shapes. Here the same analysis runs inside Keras's
 `StatelessScope(initialize_variables=False)`: variables get their shapes but no values, so counts and
 shapes are exact and the build is ~30x faster. The model in the result is for drawing and summaries
-only: it cannot be trained or called (the Training page builds its own with `studio.build.build_model`).
+only: it cannot be trained or called (the Training page builds its own with `studio.model.build.build_model`).
 No Streamlit here.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from studio.build import BuildResult, analyze
-from studio.spec import GraphSpec, split_ref
+from studio.graph.spec import GraphSpec, split_ref
+from studio.model.build import BuildResult, analyze
 
 log = logging.getLogger(__name__)
 _STATELESS_HINT = "stateless scope"
@@ -61,7 +61,7 @@ class ParamCounts:
 def param_counts(result: BuildResult) -> ParamCounts:
     """Parameter counts of what was built: the model's own when it exists, else the sum over built layers."""
     if result.model is not None:
-        from studio.build import count_weights
+        from studio.model.build import count_weights
 
         return ParamCounts(int(result.model.count_params()), count_weights(result.model.trainable_weights))
     seen: dict[str, tuple[int, int]] = {}
@@ -142,7 +142,7 @@ def summary_rows(spec: GraphSpec, result: BuildResult) -> list[dict]:
 
     A shared layer's parameters are counted on its first call only (the later calls show 0, as they own none).
     """
-    from studio.graph import topological_order
+    from studio.graph.checks import topological_order
 
     order, _ = topological_order(spec)
     order += [call.id for call in spec.calls if call.id not in order]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from studio.cli import Command, CommandError, positive_int
+from studio.cli.main import Command, CommandError, positive_int
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 BAR_WIDTH = 28
@@ -45,7 +45,7 @@ def _bad_input(message: str) -> CommandError:
 
 
 def _settings(args: argparse.Namespace, spec: Any, data_key: str | None) -> Any:
-    from studio.compile_settings import SettingsError, default_settings, settings_from_json
+    from studio.training.settings import SettingsError, default_settings, settings_from_json
 
     if args.settings:
         path = Path(args.settings)
@@ -65,10 +65,10 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None) -> Any:
 
 
 def _request(args: argparse.Namespace) -> Any:
-    from studio.datasets import DATASET_CHOICES, DataError, default_dataset_key, not_trainable_message
-    from studio.presets import resolve_spec
-    from studio.training import TrainingRequest
-    from studio.training_data import read_user_data
+    from studio.graph.presets import resolve_spec
+    from studio.training.data import read_user_data
+    from studio.training.datasets import DATASET_CHOICES, DataError, default_dataset_key, not_trainable_message
+    from studio.training.job import TrainingRequest
 
     spec = resolve_spec(args.spec)
     dataset, data_key = None, args.data
@@ -186,7 +186,7 @@ def save_run(job: Any, out: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Train in a worker thread, show progress, write the files; exit 2 with one message on bad input."""
-    from studio.training import FAILED, TrainingJob
+    from studio.training.job import FAILED, TrainingJob
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

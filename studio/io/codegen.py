@@ -1,6 +1,6 @@
 """Spec -> a runnable Python script in the tutorial's functional-API style that defines ``model``.
 
-The script mirrors :mod:`studio.build` step by step (same layer names, same constructor arguments,
+The script mirrors :mod:`studio.model.build` step by step (same layer names, same constructor arguments,
 same creation order, same ``trainable`` settings), so running it gives the architecture the studio
 builds: equal ``get_config()`` for every layer and an equal parameter count. Nested models become
 ``build_<id>()`` functions, applications a ``<id>_base`` model whose inner outputs are picked by name.
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import keras
 
-from studio import catalog
-from studio.graph import check_structure, is_source, nested_spec, topological_order
-from studio.spec import GraphSpec, LayerSpec, SpecError, split_ref
+from studio.catalog import types as catalog
+from studio.graph.checks import check_structure, is_source, nested_spec, topological_order
+from studio.graph.spec import GraphSpec, LayerSpec, SpecError, split_ref
 
 LINE_LENGTH = 88
 INDENT = "    "

@@ -18,8 +18,8 @@ import h5py
 import keras
 from keras.src.backend.common.masking import get_keras_mask
 
-from studio import catalog
-from studio.spec import CallSpec, GraphSpec, LayerSpec, SpecError, is_valid_id, make_ref
+from studio.catalog import types as catalog
+from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, SpecError, is_valid_id, make_ref
 
 MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
 # Keys of a full spec dict that a nested spec leaves out.

@@ -1,5 +1,5 @@
 """A complete, standalone training script for a spec: data (with the studio's offline fallback),
-the model (from :func:`studio.codegen.generate_code`), compile, fit, evaluate, save; optionally under
+the model (from :func:`studio.io.codegen.generate_code`), compile, fit, evaluate, save; optionally under
 ``tf.distribute`` (MirroredStrategy, or MultiWorkerMirroredStrategy configured by ``TF_CONFIG``).
 
 The script needs only keras (TensorFlow backend) and numpy: it never imports the studio.
@@ -13,11 +13,11 @@ import re
 import textwrap
 from typing import Any
 
-from studio.codegen import generate_code
-from studio.compile_settings import CompileSettings, default_settings
-from studio.datasets import DATASET_CHOICES, MNIST_SAMPLE_PATH, NUM_DEPARTMENTS, NUM_TAGS, NUM_WORDS, default_dataset_key
-from studio.spec import GraphSpec, SpecError
-from studio.training import trainable_name
+from studio.graph.spec import GraphSpec, SpecError
+from studio.io.codegen import generate_code
+from studio.training.datasets import DATASET_CHOICES, MNIST_SAMPLE_PATH, NUM_DEPARTMENTS, NUM_TAGS, NUM_WORDS, default_dataset_key
+from studio.training.job import trainable_name
+from studio.training.settings import CompileSettings, default_settings
 
 _LOGIT_CLASSES = {
     "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from studio.spec import GraphSpec
+from studio.graph.spec import GraphSpec
 
 OPTIMIZERS = ("RMSprop", "Adam", "SGD", "AdamW", "Adagrad", "Nadam")
 LOSSES = (
@@ -202,7 +202,7 @@ def guess_output(spec: GraphSpec, ref: str, autoencoder: bool) -> OutputSettings
 
 def default_settings(spec: GraphSpec, dataset_key: str | None = None) -> CompileSettings:
     """The tutorial's settings for a preset (RMSprop, batch 64, 5 epochs, split 0.2), else a guess per output."""
-    from studio.datasets import preset_of
+    from studio.training.datasets import preset_of
 
     preset = preset_of(spec)
     names = list(spec.outputs)

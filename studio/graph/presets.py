@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from studio.spec import GraphSpec, SpecError, load_spec, spec_from_json
+from studio.graph.spec import GraphSpec, SpecError, load_spec, spec_from_json
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 PRESET_ORDER = ("mnist_mlp", "encoder", "decoder", "autoencoder", "multi_io", "shared_embedding", "vgg16_features")

@@ -1,13 +1,14 @@
 """Pure edits that insert whole blocks: nested models (a spec used as a layer) and pretrained applications.
 
-Same contract as `components.edits`: a new spec, or an EditError saying why not. No Streamlit here.
+Same contract as `studio.graph.edits`: a new spec, or an EditError saying why not. No Streamlit here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from components.edits import (
+from studio.catalog import types as catalog
+from studio.graph.edits import (
     EditError,
     _check_new_id,
     _check_refs_exist,
@@ -19,8 +20,7 @@ from components.edits import (
     snake_case,
     unique_id,
 )
-from studio import catalog
-from studio.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
+from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
 
 
 def add_nested_model(

@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable, Sequence
 
 from components.settings import Limits, describe
-from studio import catalog
-from studio.graph import ancestors, descendants, input_arity, is_source, nested_spec
-from studio.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
+from studio.catalog import types as catalog
+from studio.graph.checks import ancestors, descendants, input_arity, is_source, nested_spec
+from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
 
 
 class EditError(ValueError):
@@ -183,7 +183,7 @@ def add_layer(
     if info.name == "Model":
         raise EditError("A nested model is added with 'Insert a nested model', from a preset or a spec file.")
     if info.name in catalog.APPLICATION_TYPES:
-        from components.block_edits import add_application
+        from studio.graph.blocks import add_application
 
         return add_application(spec, info.name, inputs=inputs, node_id=node_id, config=config, as_output=as_output)
     new = spec.copy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli import EXIT_OK, SPEC_HELP, Command, CommandError, write_text
+from studio.cli.main import EXIT_OK, SPEC_HELP, Command, CommandError, write_text
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,10 +16,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from studio.compile_settings import SettingsError, settings_from_dict, settings_from_json
-    from studio.export import read_project
-    from studio.presets import preset_names, resolve_spec
-    from studio.script import training_script
+    from studio.graph.presets import preset_names, resolve_spec
+    from studio.io.model_files import read_project
+    from studio.training.script import training_script
+    from studio.training.settings import SettingsError, settings_from_dict, settings_from_json
 
     settings = None
     dataset = args.dataset

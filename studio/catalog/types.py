@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable
 
-import keras
+from studio.backend import import_tensorflow_quietly
 
-from studio.catalog_params import (
+import_tensorflow_quietly()
+
+import keras  # noqa: E402
+
+from studio.catalog.params import (  # noqa: E402
     HELP_FALLBACK,
     LayerType,
     Param,
@@ -18,6 +21,17 @@ from studio.catalog_params import (
     scalar_form,
     to_json,
 )
+from studio.catalog.table import (  # noqa: E402
+    ALIASES,
+    APPLICATION_TYPES,
+    ARITY,
+    GROUPS,
+    PLAIN_LAYERS,
+    RECURRENT_TYPES,
+    canonical_type,
+    default_config,
+    palette_groups,
+)
 
 __all__ = [
     "APPLICATION_TYPES", "COMMON_KEYWORDS", "LAYER_TYPES", "LayerType", "Param",
@@ -26,56 +40,12 @@ __all__ = [
     "search_types",
 ]
 
-_GROUPS: dict[str, tuple[str, ...]] = {
-    "Inputs": ("Input",),
-    "Core": ("Dense", "Dropout", "Activation", "Embedding"),
-    "Convolution": ("Conv1D", "Conv2D", "Conv2DTranspose", "SeparableConv2D"),
-    "Pooling": (
-        "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-        "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    ),
-    "Reshaping": ("Flatten", "Reshape", "Permute", "RepeatVector", "UpSampling2D", "ZeroPadding2D", "Cropping2D"),
-    "Normalization": ("BatchNormalization", "LayerNormalization", "Rescaling"),
-    "Recurrent": ("SimpleRNN", "LSTM", "GRU"),
-    "Wrappers": ("Bidirectional", "TimeDistributed"),
-    "Attention": ("MultiHeadAttention",),
-    "Merge": ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot"),
-    "Applications": ("VGG16", "VGG19", "ResNet50", "MobileNetV2"),
-    "Models": ("Model",),
-}
-APPLICATION_TYPES = frozenset(_GROUPS["Applications"])
-RECURRENT_TYPES = frozenset(_GROUPS["Recurrent"])
 # Base-layer keywords every plain layer accepts although the palette form does not show them.
 COMMON_KEYWORDS = ("trainable", "dtype")
-_ARITY: dict[str, tuple[int, int | None]] = {
-    **{merge: (2, None) for merge in _GROUPS["Merge"]},
-    **{application: (0, 1) for application in APPLICATION_TYPES},
-    "Input": (0, 0), "MultiHeadAttention": (2, 3), "Subtract": (2, 2), "Dot": (2, 2), "Model": (1, None),
-}
 _APPLICATION_EXTRAS = (
     Param("outputs", "json", None, False, None, HELP_FALLBACK["outputs"]),
     Param("frozen", "json", [], False, None, HELP_FALLBACK["frozen"]),
 )
-_STARTER_CONFIGS: dict[str, dict] = {
-    "Input": {"shape": [784]},
-    "Dense": {"units": 32},
-    "Dropout": {"rate": 0.5},
-    "Activation": {"activation": "relu"},
-    "Embedding": {"input_dim": 1000, "output_dim": 64},
-    **{conv: {"filters": 16, "kernel_size": 3} for conv in _GROUPS["Convolution"]},
-    "AveragePooling1D": {"pool_size": 2},
-    "AveragePooling2D": {"pool_size": 2},
-    "Reshape": {"target_shape": [28, 28, 1]},
-    "Permute": {"dims": [2, 1]},
-    "RepeatVector": {"n": 3},
-    "Rescaling": {"scale": 1 / 255},
-    **{rnn: {"units": 32} for rnn in RECURRENT_TYPES},
-    "Bidirectional": {"layer": {"type": "LSTM", "config": {"units": 32}}},
-    "TimeDistributed": {"layer": {"type": "Dense", "config": {"units": 32}}},
-    "MultiHeadAttention": {"num_heads": 2, "key_dim": 16},
-    "Dot": {"axes": 1},
-    **{application: {"weights": None, "include_top": True} for application in APPLICATION_TYPES},
-}
 
 
 def _keras_target(type_name: str) -> Callable:
@@ -90,9 +60,9 @@ def _keras_target(type_name: str) -> Callable:
 def _build_catalogue() -> dict[str, LayerType]:
     """Derive every palette entry from Keras."""
     types: dict[str, LayerType] = {}
-    for group, names in _GROUPS.items():
+    for group, names in GROUPS.items():
         for type_name in names:
-            minimum, maximum = _ARITY.get(type_name, (1, 1))
+            minimum, maximum = ARITY.get(type_name, (1, 1))
             if type_name == "Model":
                 summary = "A nested model whose layers are another graph spec (built by the graph builder)."
                 types[type_name] = LayerType(type_name, group, summary, (), minimum, maximum)
@@ -107,32 +77,17 @@ def _build_catalogue() -> dict[str, LayerType]:
 
 
 LAYER_TYPES: dict[str, LayerType] = _build_catalogue()
-_PLAIN_LAYERS = [name for name in LAYER_TYPES if name not in APPLICATION_TYPES and name not in ("Input", "Model")]
-_ALIASES: dict[str, str] = {
-    alias: name
-    for name in _PLAIN_LAYERS
-    for alias in dir(keras.layers)
-    if alias != name and getattr(keras.layers, alias) is getattr(keras.layers, name)
-}
-_ALIASES["InputLayer"] = "Input"
-_BY_LOWER_NAME = {name.lower(): name for name in [*LAYER_TYPES, *_ALIASES]}
 _SEARCH_TEXT = {
-    name: " ".join([name, entry.group, entry.summary, *(alias for alias, target in _ALIASES.items() if target == name)]).lower()
+    name: " ".join([name, entry.group, entry.summary, *(alias for alias, target in ALIASES.items() if target == name)]).lower()
     for name, entry in LAYER_TYPES.items()
 }
 # Types that may be wrapped by TimeDistributed: single-input plain layers.
 _WRAPPABLE = {
     "Bidirectional": tuple(sorted(RECURRENT_TYPES)),
-    "TimeDistributed": tuple(name for name in _PLAIN_LAYERS if _ARITY.get(name, (1, 1)) == (1, 1)),
+    "TimeDistributed": tuple(name for name in PLAIN_LAYERS if ARITY.get(name, (1, 1)) == (1, 1)),
 }
 
 
-def canonical_type(name: str) -> str:
-    """Map a Keras alias (MaxPool2D, AvgPool1D, ...) to its catalogue name; unknown names come back unchanged."""
-    if name in LAYER_TYPES:
-        return name
-    resolved = _ALIASES.get(name) or _BY_LOWER_NAME.get(name.lower(), name)
-    return _ALIASES.get(resolved, resolved)
 
 
 def get_layer_type(name: str) -> LayerType:
@@ -143,12 +98,6 @@ def get_layer_type(name: str) -> LayerType:
     return LAYER_TYPES[canonical]
 
 
-def palette_groups() -> dict[str, list[str]]:
-    """Palette group -> type names, in palette order."""
-    groups: dict[str, list[str]] = {}
-    for layer_type in LAYER_TYPES.values():
-        groups.setdefault(layer_type.group, []).append(layer_type.name)
-    return groups
 
 
 def search_types(query: str) -> list[str]:
@@ -157,9 +106,6 @@ def search_types(query: str) -> list[str]:
     return [name for name, haystack in _SEARCH_TEXT.items() if needle in haystack]
 
 
-def default_config(type_name: str) -> dict:
-    """The starter config of a new node: required parameters filled in, optional ones omitted."""
-    return copy.deepcopy(_STARTER_CONFIGS.get(get_layer_type(type_name).name, {}))
 
 
 def coerce_config(type_name: str, config: dict, name: str | None = None) -> dict:
@@ -350,10 +296,10 @@ def config_from_layer(layer: keras.layers.Layer) -> tuple[str, dict]:
     type_name = type(layer).__name__
     if isinstance(layer, keras.layers.InputLayer):
         return "Input", _input_config(layer)
-    if type_name not in _PLAIN_LAYERS or getattr(keras.layers, type_name) is not type(layer):
+    if type_name not in PLAIN_LAYERS or getattr(keras.layers, type_name) is not type(layer):
         kind = "a nested model (import it as a 'Model' node)" if isinstance(layer, keras.Model) else "not in the catalogue"
         raise ValueError(
-            f"Layer '{layer.name}' is a {type_name}, which is {kind}; supported types: {', '.join(_PLAIN_LAYERS)}"
+            f"Layer '{layer.name}' is a {type_name}, which is {kind}; supported types: {', '.join(PLAIN_LAYERS)}"
         )
     layer_type = LAYER_TYPES[type_name]
     target = _comparable(layer.get_config())

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.compile_settings import CompileSettings
-from studio.training_data import TrainingData
+from studio.training.data import TrainingData
+from studio.training.settings import CompileSettings
 
 MAX_EVAL_SAMPLES = 10_000
 GRID_SAMPLES = 16

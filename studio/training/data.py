@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from studio.datasets import USER_FILE, DataError, Dataset
+from studio.training.datasets import USER_FILE, DataError, Dataset
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024

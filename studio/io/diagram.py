@@ -19,9 +19,9 @@ from pathlib import Path
 
 import keras
 
-from studio.build import BuildResult, analyze
-from studio.graph import check_structure
-from studio.spec import GraphSpec, LayerSpec, Problem, split_ref
+from studio.graph.checks import check_structure
+from studio.graph.spec import GraphSpec, LayerSpec, Problem, split_ref
+from studio.model.build import BuildResult, analyze
 
 FORMATS = ("dot", "png", "svg")
 RANKDIRS = ("TB", "LR")

@@ -22,8 +22,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from studio.spec import GraphSpec, SpecError, spec_from_dict
-from studio.training import trainable_name
+from studio.graph.spec import GraphSpec, SpecError, spec_from_dict
+from studio.training.job import trainable_name
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""``python -m studio``: the command line and its commands."""
