@@ -8,7 +8,7 @@ from pathlib import Path
 
 from studio.graph.spec import GraphSpec, SpecError, load_spec, spec_from_json
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
 PRESET_ORDER = ("mnist_mlp", "encoder", "decoder", "autoencoder", "multi_io", "shared_embedding", "vgg16_features")
 
 

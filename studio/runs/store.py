@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 RUNS_DIR_VARIABLE = "STUDIO_RUNS_DIR"
-DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
+DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
 INDEX_NAME = "runs.sqlite"
 STATUSES = ("running", "completed", "stopped", "failed")
 STALE_AFTER_SECONDS = 15 * 60
