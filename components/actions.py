@@ -11,11 +11,29 @@ from collections.abc import Callable
 
 from components import state
 from components.cache import analysis
-from components.settings import limits
-from studio.graph.edits import check_limits, check_params
+from studio.graph.checks import count_nodes
+from studio.graph.edits import EditError
 from studio.graph.spec import GraphSpec, SpecError
+from studio.limits import Limits, describe, limits
 
 log = logging.getLogger(__name__)
+
+
+class LimitError(EditError):
+    """An edit that would take the graph past one of the app's limits."""
+
+
+def check_limits(spec: GraphSpec, active: Limits) -> None:
+    """Raise LimitError when the graph has more nodes than allowed (parameters are checked after building)."""
+    nodes = count_nodes(spec)
+    if nodes > active.max_nodes:
+        raise LimitError(f"The graph would have {nodes:,} nodes; the limit is {describe('max_nodes', active.max_nodes)}.")
+
+
+def check_params(params: int, active: Limits) -> None:
+    """Raise LimitError when a model has more parameters than allowed."""
+    if params > active.max_params:
+        raise LimitError(f"The model would have {params:,} parameters; the limit is {describe('max_params', active.max_params)}.")
 
 
 def error_text(error: BaseException) -> str:
@@ -56,7 +74,7 @@ def apply_edit(
         state.set_error(error_key, error_text(error))
         return False
     except Exception as error:  # noqa: BLE001 - last line of defence: the session must go on
-        log.warning("Edit '%s' failed unexpectedly: %s: %s", label, type(error).__name__, error)
+        state.record_failure(f"edit '{label}'", error)
         state.set_error(error_key, f"This edit failed unexpectedly ({type(error).__name__}: {error}); nothing was changed.")
         return False
     state.replace_spec(new_spec, label, source=source)

@@ -12,15 +12,15 @@ from components.cache import application_layer_names
 from components.layout import lazy_tabs
 from components.param_form import collect_config, render_param_widgets, show_errors
 from components.project import read_project
-from components.settings import limits
 from components.state import widget_key as wk
 from components.text import md
 from studio.catalog import types as catalog
 from studio.catalog.values import parse_literal
 from studio.graph import blocks as block_edits
-from studio.graph import edits
+from studio.graph import edits, naming
 from studio.graph.presets import load_preset, preset_names
 from studio.graph.spec import GraphSpec, SpecError
+from studio.limits import limits
 from studio.model.analysis import ref_label, tensor_refs
 from studio.model.build import BuildResult
 
@@ -71,7 +71,7 @@ def _add_layer(layer_type: str) -> None:
     as_output = bool(st.session_state.get(wk("builder.add_as_output"), True))
     added = actions.apply_edit(
         lambda spec: edits.add_layer(spec, layer_type, inputs, node_id, config, as_output),
-        ADD_ERROR, f"Added {layer_type} '{node_id or edits.default_id(state.current_spec(), layer_type)}'", select=_new_node_id,
+        ADD_ERROR, f"Added {layer_type} '{node_id or naming.default_id(state.current_spec(), layer_type)}'", select=_new_node_id,
     )
     if added and layer_type == "Input":
         st.session_state["builder.add_type"] = "Dense"  # what usually follows an Input
@@ -111,7 +111,7 @@ def _layer_tab(spec: GraphSpec, result: BuildResult) -> None:
     info = catalog.LAYER_TYPES[layer_type]
     st.caption(info.summary)
     with st.form("builder.add_form", border=False):
-        st.text_input("Id (optional)", key=wk("builder.add_id"), placeholder=edits.default_id(spec, layer_type))
+        st.text_input("Id (optional)", key=wk("builder.add_id"), placeholder=naming.default_id(spec, layer_type))
         if layer_type != "Input":
             options = tensor_refs(spec, result)
             st.multiselect(
@@ -270,7 +270,7 @@ def _application_tab(spec: GraphSpec, result: BuildResult) -> None:
     st.multiselect("Expose these inner layers as outputs, in order (none: its usual output)", names, key=wk("builder.app_outputs"),
                    placeholder="e.g. block3_pool, block4_pool")
     st.multiselect("Freeze these inner layers", names, key=wk("builder.app_frozen"), placeholder="e.g. block1_conv1")
-    st.text_input("Id (optional)", key=wk("builder.app_id"), placeholder=edits.default_id(spec, application))
+    st.text_input("Id (optional)", key=wk("builder.app_id"), placeholder=naming.default_id(spec, application))
     st.checkbox("Make every exposed tensor a model output", value=True, key=wk("builder.app_as_output"))
     st.button(f"Insert {application}", key="builder.app_add", on_click=_insert_application, type="primary", width="stretch",
               icon=":material/deployed_code:")

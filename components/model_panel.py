@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from components import actions, state
-from components.settings import LIMIT_LABELS, limits
 from components.text import md
-from studio.graph import edits
+from studio.graph import edits, wiring
 from studio.graph.spec import GraphSpec
+from studio.limits import LIMIT_LABELS, limits
 from studio.model.analysis import tensor_refs
 from studio.model.build import BuildResult
 
@@ -23,20 +23,20 @@ def _rename_model() -> None:
 def _move(kind: str, position: int, offset: int) -> None:
     def edit(spec: GraphSpec) -> GraphSpec:
         if kind == "inputs":
-            return edits.set_model_inputs(spec, edits.move_in_list(spec.inputs, position, offset))
-        return edits.set_outputs(spec, edits.move_in_list(spec.outputs, position, offset))
+            return wiring.set_model_inputs(spec, wiring.move_in_list(spec.inputs, position, offset))
+        return wiring.set_outputs(spec, wiring.move_in_list(spec.outputs, position, offset))
 
     actions.apply_edit(edit, MODEL_ERROR, f"Reordered the model {kind}")
 
 
 def _remove_output(ref: str) -> None:
-    actions.apply_edit(lambda spec: edits.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is no longer a model output")
+    actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is no longer a model output")
 
 
 def _add_output() -> None:
     ref = st.session_state.get(state.widget_key("builder.model_add_output"))
     if ref:
-        actions.apply_edit(lambda spec: edits.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is now a model output")
+        actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is now a model output")
 
 
 def _ordered_list(kind: str, refs: list[str]) -> None:

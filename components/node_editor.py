@@ -13,9 +13,10 @@ from components.project import read_project
 from components.text import md
 from studio.catalog import types as catalog
 from studio.graph import blocks as block_edits
-from studio.graph import edits
+from studio.graph import deletion, edits, wiring
+from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, SpecError
-from studio.model.analysis import node_problems, output_count, ref_label, shape_text, tensor_refs
+from studio.model.analysis import node_problems, output_count, ref_label, tensor_refs
 from studio.model.build import BuildResult
 
 DELETE_LABELS = {
@@ -63,19 +64,19 @@ def _apply_params(call_id: str, layer_id: str, type_name: str) -> None:
 
 def _apply_inputs(call_id: str) -> None:
     refs = list(st.session_state.get(_key(call_id, "inputs"), []))
-    actions.apply_edit(lambda spec: edits.set_inputs(spec, call_id, refs), _key(call_id, "wiring"), f"Wired '{call_id}'", select=call_id)
+    actions.apply_edit(lambda spec: wiring.set_inputs(spec, call_id, refs), _key(call_id, "wiring"), f"Wired '{call_id}'", select=call_id)
 
 
 def _move_input(call_id: str, position: int, offset: int) -> None:
     actions.apply_edit(
-        lambda spec: edits.move_input(spec, call_id, position, offset), _key(call_id, "wiring"), f"Reordered the inputs of '{call_id}'",
+        lambda spec: wiring.move_input(spec, call_id, position, offset), _key(call_id, "wiring"), f"Reordered the inputs of '{call_id}'",
         select=call_id,
     )
 
 
 def _toggle_output(call_id: str, ref: str) -> None:
     actions.apply_edit(
-        lambda spec: edits.toggle_output(spec, ref), _key(call_id, "outputs"), f"Toggled model output '{ref}'", select=call_id,
+        lambda spec: wiring.toggle_output(spec, ref), _key(call_id, "outputs"), f"Toggled model output '{ref}'", select=call_id,
     )
 
 
@@ -96,12 +97,12 @@ def _rename_layer(call_id: str, layer_id: str) -> None:
 
 def _delete(call_id: str) -> None:
     mode = st.session_state.get(_key(call_id, "delete_mode"), "refuse")
-    actions.apply_edit(lambda spec: edits.delete_node(spec, call_id, mode), _key(call_id, "delete"), f"Deleted '{call_id}'")
+    actions.apply_edit(lambda spec: deletion.delete_node(spec, call_id, mode), _key(call_id, "delete"), f"Deleted '{call_id}'")
 
 
 def delete_layer_callback(layer_id: str) -> None:
     """Callback: delete a layer that no node calls."""
-    actions.apply_edit(lambda spec: edits.delete_layer(spec, layer_id), "builder.problems", f"Deleted layer '{layer_id}'")
+    actions.apply_edit(lambda spec: deletion.delete_layer(spec, layer_id), "builder.problems", f"Deleted layer '{layer_id}'")
 
 
 def _apply_application(call_id: str, layer_id: str) -> None:
@@ -158,7 +159,7 @@ def _header(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
     group = info_type.group if info_type else ("Models" if layer is not None and layer.type == "Model" else "unknown type")
     parts = [f"`{layer.type if layer else '?'}` ({group})"]
     if info is not None:
-        parts.append(f"output `{shape_text(info.output_shapes)}`")
+        parts.append(f"output `{shapes_text(info.output_shapes)}`")
         parts.append(f"{info.params or 0:,} params ({info.trainable_params or 0:,} trainable)")
     st.caption(" · ".join(parts))
     if info_type is not None:

@@ -7,10 +7,11 @@ import re
 import streamlit as st
 
 from components import state
-from components.settings import limits
 from components.text import md
+from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, split_ref
-from studio.model.analysis import node_problems, shape_text
+from studio.limits import limits
+from studio.model.analysis import node_problems
 from studio.model.build import BuildResult
 
 ROW_COLUMNS = [4.6, 3, 1.5, 1.5]
@@ -68,7 +69,7 @@ def render_node_row(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
         inputs = "← " + ", ".join(call.inputs) if call.inputs else "no inputs"
         details = " · ".join([inputs, *_roles(spec, call_id)])
         cols[0].markdown(f"**{md(call_id)}** `{layer.type if layer else '?'}`  \n:gray[{md(details)}]")
-        cols[1].markdown(f"`{shape_text(info.output_shapes)}`" if info else (":red[not built]" if problems else ":gray[not built]"))
+        cols[1].markdown(f"`{shapes_text(info.output_shapes)}`" if info else (":red[not built]" if problems else ":gray[not built]"))
         params = info.params if info and info.params is not None else None
         cols[2].markdown(f"{params:,}" if params is not None else ":gray[–]")
         cols[3].button(

@@ -7,11 +7,10 @@ import re
 import streamlit as st
 
 from components import actions, state
-from components.settings import describe, limits
-from studio.graph.edits import check_limits
 from studio.graph.presets import load_preset, preset_names
 from studio.graph.spec import GraphSpec, SpecError
 from studio.io.model_files import read_project as read_project_file
+from studio.limits import describe, limits
 
 UPLOAD_COUNTER = "builder.view.upload_counter"  # bumps after each upload so the uploader starts empty again
 PROJECT_ERROR = "builder.project"  # error key of the open / paste controls
@@ -37,7 +36,7 @@ def read_project(data: bytes | str, source: str) -> GraphSpec:
     except SpecError as error:
         details = "; ".join(problem.text() for problem in error.problems)
         raise ValueError(f"'{source}' is not a project this app can open: {details}") from error
-    check_limits(spec, active)
+    actions.check_limits(spec, active)
     return spec
 
 

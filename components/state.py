@@ -7,13 +7,17 @@ one on every change, so a page can tell that the spec changed since it last look
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
-from components.settings import limits
 from studio.graph.edits import empty_spec
 from studio.graph.spec import GraphSpec, spec_from_json
+from studio.limits import limits
 
 # Shared by every page.
+log = logging.getLogger(__name__)
+
 SPEC = "studio.spec"  # GraphSpec: the model being edited
 SPEC_SOURCE = "studio.spec_source"  # str: where it came from ("preset autoencoder", "file model.json", ...)
 REVISION = "studio.revision"  # int: bumped on every change of SPEC
@@ -21,6 +25,7 @@ UNDO = "studio.undo"  # list[tuple[str, str]]: (what the edit did, spec JSON bef
 REDO = "studio.redo"  # same, for undone edits
 ERRORS = "studio.errors"  # dict[str, str]: widget or form key -> message to show next to it
 NOTICES = "studio.notices"  # list[tuple[str, str]]: (kind, text) shown once at the top of the next page run
+FAILURES = "studio.failures"  # list[dict]: unexpected errors a page caught and survived (tests assert it stays empty)
 QUERY_PRESET_DONE = "studio.query_preset_done"  # str: the ?preset= value already opened in this session
 
 # Builder page.
@@ -53,6 +58,7 @@ def init_state() -> None:
         ERRORS: {},
         NOTICES: [],
         QUERY_PRESET_DONE: "",
+        FAILURES: [],
         SELECTED: None,
     }
     for key, value in defaults.items():
@@ -165,3 +171,15 @@ def open_node(node_id: str) -> None:
     """Callback: select a node and open the node editor on it."""
     st.session_state[SELECTED] = node_id
     st.session_state[RIGHT_TAB] = "Node"
+
+
+def record_failure(where: str, error: BaseException) -> None:
+    """Keep an unexpected error a page survived (logged in one line, kept in the session where tests look for it)."""
+    log.warning("%s failed: %s: %s", where, type(error).__name__, error)
+    failures = st.session_state.setdefault(FAILURES, [])
+    failures.append({"where": where, "error": type(error).__name__, "message": str(error)})
+
+
+def failures() -> list[dict]:
+    """The unexpected errors this session's pages caught so far."""
+    return list(st.session_state.get(FAILURES, []))

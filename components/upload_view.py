@@ -9,8 +9,8 @@ from typing import Any
 import streamlit as st
 
 from components import state
-from components.upload import UploadedModel, load_uploaded_model, max_model_mb, unsupported_layers
 from studio.graph.spec import SpecError
+from studio.model.upload import UploadedModel, load_uploaded_model, max_model_mb, unsupported_layers
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,6 @@ diagram, summary and code after every edit."""
 # ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
 from components.bootstrap import run_inside_app
@@ -14,6 +12,7 @@ run_inside_app()  # before the heavy imports below
 
 from components import actions, cache, state
 from components.add_panel import render_add_panel
+from components.canvas import render_canvas
 from components.layout import lazy_tabs
 from components.model_panel import render_model_panel
 from components.node_editor import render_node_editor
@@ -21,39 +20,17 @@ from components.node_list import render_node_list, render_problems
 from components.panels import render_code_panel, render_diagram_panel, render_summary_panel
 from components.project import PROJECT_ERROR, render_project_controls
 from components.text import compact_count, md, plural
-from studio.graph.edits import count_nodes
+from studio.graph.checks import count_nodes
 from studio.graph.spec import GraphSpec
 from studio.model.analysis import param_counts
 from studio.model.build import BuildResult
 
-log = logging.getLogger(__name__)
 CANVAS_KEY = "builder.view.canvas"  # a fixed key (no revision): the canvas keeps its node positions across edits
 
 
-def _load_canvas():
-    """`components.canvas.render_canvas`, or None while the canvas is not installed."""
-    try:
-        from components.canvas import render_canvas
-    except ImportError:
-        return None
-    except Exception as error:  # noqa: BLE001 - a broken canvas must not take the builder down
-        log.warning("The node canvas cannot be loaded: %s", error)
-        return None
-    return render_canvas
-
-
-def _render_canvas(render_canvas, spec: GraphSpec, result: BuildResult) -> None:
-    try:
-        edited = render_canvas(spec, result, key=CANVAS_KEY)
-    except Exception as error:  # noqa: BLE001 - the forms still work without the canvas
-        log.warning("The node canvas failed: %s", error)
-        st.warning(f"The canvas cannot be shown ({type(error).__name__}: {error}); the forms on the right still work.")
-        return
-    if edited is not None and actions.apply_edit(lambda _spec: edited, "builder.view.canvas_error", "Edited on the canvas"):
+def _render_canvas(spec: GraphSpec, result: BuildResult) -> None:
+    if render_canvas(spec, result, key=CANVAS_KEY):
         st.rerun()
-    message = state.error_for("builder.view.canvas_error")
-    if message:
-        st.error(md(message), icon=":material/error:")
 
 
 def _toolbar(spec: GraphSpec) -> None:
@@ -115,10 +92,9 @@ def render_builder() -> None:
         _empty_start()
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        render_canvas = _load_canvas()
-        names = (["Canvas"] if render_canvas else []) + ["Diagram", "Nodes", "Summary", "Code"]
+        names = ["Canvas", "Diagram", "Nodes", "Summary", "Code"]
         views = {
-            "Canvas": lambda: _render_canvas(render_canvas, spec, result),
+            "Canvas": lambda: _render_canvas(spec, result),
             "Diagram": lambda: render_diagram_panel(spec, result),
             "Nodes": lambda: render_node_list(spec, result),
             "Summary": lambda: render_summary_panel(spec, result),
@@ -138,7 +114,7 @@ def render_builder() -> None:
 try:
     render_builder()
 except Exception as error:  # noqa: BLE001 - never a traceback on the page: say what happened, keep the work
-    log.warning("The builder page failed to draw: %s: %s", type(error).__name__, error)
+    state.record_failure("builder", error)
     st.error(
         f"Something went wrong while drawing the builder ({type(error).__name__}: {md(str(error))}). "
         "Your model is kept; undo the last edit or open it again.", icon=":material/error:",

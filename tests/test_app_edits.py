@@ -6,15 +6,18 @@ import json
 
 import pytest
 
+from components import actions
+from components.actions import LimitError
 from components.project import read_project
-from components.settings import Limits, limits
 from studio.catalog import types as catalog
 from studio.catalog.values import format_value, parse_literal, parse_param_text
 from studio.graph import blocks as block_edits
-from studio.graph import edits
-from studio.graph.edits import EditError, LimitError
+from studio.graph import deletion, edits, naming, wiring
+from studio.graph.checks import count_nodes
+from studio.graph.edits import EditError
 from studio.graph.presets import load_preset, preset_names
 from studio.graph.spec import GraphSpec, spec_from_json
+from studio.limits import Limits, limits
 from studio.model.analysis import analyze_for_display, param_counts, summary_rows, tensor_refs
 from studio.model.build import analyze
 
@@ -42,10 +45,10 @@ def test_mnist_by_edits_matches_the_tutorial():
 def test_ids_follow_keras_naming():
     spec = edits.empty_spec()
     for layer_type in ("Conv2D", "MaxPooling2D", "Conv2DTranspose", "GlobalMaxPooling2D", "UpSampling2D", "LSTM"):
-        assert edits.default_id(spec, layer_type) == edits.snake_case(layer_type)
-    assert edits.snake_case("MaxPooling2D") == "max_pooling2d"
-    assert edits.snake_case("Conv2DTranspose") == "conv2d_transpose"
-    assert edits.default_id(spec, "VGG16") == "vgg16" and edits.default_id(spec, "ResNet50") == "resnet50"
+        assert naming.default_id(spec, layer_type) == naming.snake_case(layer_type)
+    assert naming.snake_case("MaxPooling2D") == "max_pooling2d"
+    assert naming.snake_case("Conv2DTranspose") == "conv2d_transpose"
+    assert naming.default_id(spec, "VGG16") == "vgg16" and naming.default_id(spec, "ResNet50") == "resnet50"
     spec = edits.add_layer(spec, "Input", config={"shape": [4]})
     assert spec.calls[0].id == "input"
     spec = edits.add_layer(spec, "Dense", ["input"])
@@ -58,7 +61,7 @@ def test_edits_never_mutate_their_argument():
     before = spec.to_json()
     edits.add_layer(spec, "Dropout", ["dense"])
     edits.rename(spec, "dense", "hidden")
-    edits.delete_node(spec, "dense_2")
+    deletion.delete_node(spec, "dense_2")
     edits.set_params(spec, "dense", {"units": 3})
     assert spec.to_json() == before
 
@@ -155,19 +158,19 @@ def test_rename_a_shared_call_keeps_the_layer():
 def test_delete_refuses_naming_the_users_then_cascades_or_rewires():
     spec = mnist_by_edits()
     with pytest.raises(EditError, match=r"Cannot delete 'dense': dense_1 uses its output"):
-        edits.delete_node(spec, "dense")
-    cascaded = edits.delete_node(spec, "dense", "cascade")
+        deletion.delete_node(spec, "dense")
+    cascaded = deletion.delete_node(spec, "dense", "cascade")
     assert [call.id for call in cascaded.calls] == ["img"] and cascaded.outputs == []
     assert [layer.id for layer in cascaded.layers] == ["img"]
-    rewired = edits.delete_node(spec, "dense_1", "rewire")
+    rewired = deletion.delete_node(spec, "dense_1", "rewire")
     assert rewired.call("dense_2").inputs == ["dense"]
     assert analyze(rewired).ok
-    last = edits.delete_node(spec, "dense_2")
+    last = deletion.delete_node(spec, "dense_2")
     assert last.outputs == [] and last.layer("dense_2") is None
 
 
 def test_delete_one_call_of_a_shared_layer_keeps_the_layer():
-    spec = edits.delete_node(load_preset("shared_embedding"), "feat2")
+    spec = deletion.delete_node(load_preset("shared_embedding"), "feat2")
     assert spec.layer("share_embedding") is not None and spec.outputs == ["feat1"]
 
 
@@ -175,43 +178,43 @@ def test_rewire_needs_exactly_one_input():
     spec = edits.add_layer(mnist_by_edits(), "Concatenate", ["dense", "dense_1"], node_id="both")
     spec = edits.add_layer(spec, "Dense", ["both"], node_id="head")
     with pytest.raises(EditError, match="only a node with exactly one input"):
-        edits.delete_node(spec, "both", "rewire")
+        deletion.delete_node(spec, "both", "rewire")
 
 
 def test_wiring_refuses_self_cycles_and_wrong_arity():
     spec = mnist_by_edits()
     with pytest.raises(EditError, match="cannot take its own output"):
-        edits.set_inputs(spec, "dense", ["dense"])
+        wiring.set_inputs(spec, "dense", ["dense"])
     with pytest.raises(EditError, match="would make a cycle"):
-        edits.set_inputs(spec, "dense", ["dense_2"])
+        wiring.set_inputs(spec, "dense", ["dense_2"])
     with pytest.raises(EditError, match="is an Input"):
-        edits.set_inputs(spec, "img", ["dense"])
+        wiring.set_inputs(spec, "img", ["dense"])
     with pytest.raises(EditError, match="at most 1 input"):
-        edits.set_inputs(spec, "dense_2", ["dense", "dense_1"])
-    assert edits.set_inputs(spec, "dense_2", ["dense"]).call("dense_2").inputs == ["dense"]
+        wiring.set_inputs(spec, "dense_2", ["dense", "dense_1"])
+    assert wiring.set_inputs(spec, "dense_2", ["dense"]).call("dense_2").inputs == ["dense"]
 
 
 def test_input_order_is_kept_and_can_be_moved():
     spec = edits.add_layer(mnist_by_edits(), "Concatenate", ["dense_1", "dense"], node_id="both")
     assert spec.call("both").inputs == ["dense_1", "dense"]
-    moved = edits.move_input(spec, "both", 1, -1)
+    moved = wiring.move_input(spec, "both", 1, -1)
     assert moved.call("both").inputs == ["dense", "dense_1"]
     with pytest.raises(EditError, match="cannot move"):
-        edits.move_input(spec, "both", 0, -1)
+        wiring.move_input(spec, "both", 0, -1)
 
 
 def test_outputs_and_model_inputs():
     spec = mnist_by_edits()
-    spec = edits.toggle_output(spec, "dense")
+    spec = wiring.toggle_output(spec, "dense")
     assert spec.outputs == ["dense_2", "dense"]
-    assert edits.toggle_output(spec, "dense").outputs == ["dense_2"]
+    assert wiring.toggle_output(spec, "dense").outputs == ["dense_2"]
     with pytest.raises(EditError, match="more than once"):
-        edits.set_outputs(spec, ["dense", "dense"])
+        wiring.set_outputs(spec, ["dense", "dense"])
     with pytest.raises(EditError, match="only an Input node"):
-        edits.set_model_inputs(spec, ["dense"])
+        wiring.set_model_inputs(spec, ["dense"])
     with pytest.raises(EditError, match="must be listed"):
-        edits.set_model_inputs(spec, [])
-    assert edits.move_in_list(["a", "b", "c"], 2, -1) == ["a", "c", "b"]
+        wiring.set_model_inputs(spec, [])
+    assert wiring.move_in_list(["a", "b", "c"], 2, -1) == ["a", "c", "b"]
 
 
 def test_params_name_and_trainable():
@@ -231,11 +234,11 @@ def test_params_name_and_trainable():
 def test_limits_name_the_limit_and_its_value():
     small = Limits(max_nodes=3, max_params=1000)
     with pytest.raises(LimitError, match=r"4 nodes; the limit is max nodes per graph = 3 \(set KFS_MAX_NODES"):
-        edits.check_limits(mnist_by_edits(), small)
+        actions.check_limits(mnist_by_edits(), small)
     with pytest.raises(LimitError, match=r"27,882 parameters; the limit is max parameters per model = 1,000"):
-        edits.check_params(27_882, small)
+        actions.check_params(27_882, small)
     nested = load_preset("autoencoder")
-    assert edits.count_nodes(nested) == 3 + 7 + 7
+    assert count_nodes(nested) == 3 + 7 + 7
 
 
 def test_limits_from_environment(monkeypatch):

@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.training_jobs import job_registry
-from components.upload import custom_classes, load_uploaded_model
 from studio.graph.presets import load_preset
 from studio.model.build import build_model
+from studio.model.upload import custom_classes, load_uploaded_model
 from studio.training.job import TrainingRequest
 from studio.training.settings import default_settings
 

@@ -1,4 +1,4 @@
-"""The canvas adapter's pure conversions: spec -> nodes and edges, canvas change -> new spec."""
+"""The canvas: the spec drawn as nodes and edges (pure), laid out; and its adapter applying intents in the app."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ from functools import cache
 
 import pytest
 
-from components.canvas import (
-    CanvasRefusal,
-    apply_canvas_change,
-    layout_positions,
-    positions_after_change,
-    spec_to_canvas,
-    unique_id,
-)
+from components import state
+from studio.graph import blocks, wiring
+from studio.graph.intents import apply_intent
+from studio.graph.layout import layout_positions, positions_after_change
+from studio.graph.naming import unique_id
 from studio.graph.presets import load_preset, preset_names
 from studio.graph.spec import GraphSpec
 from studio.model.build import BuildResult, analyze
+from studio.model.canvas_view import spec_to_canvas
 
 
 @cache
@@ -81,69 +79,24 @@ def test_layout_orders_inputs_to_avoid_crossings() -> None:
 
 
 def test_invalid_nodes_carry_their_message() -> None:
-    spec = apply_canvas_change(load_preset("mnist_mlp"), {"kind": "delete", "edges": ["dense_1/0"]})
+    spec = apply_intent(load_preset("mnist_mlp"), {"kind": "delete", "edges": ["dense_1/0"]})
     nodes, edges = spec_to_canvas(spec, analyze(spec), None)
     by_id = {node.id: node for node in nodes}
     assert any("needs exactly 1 input" in message for message in by_id["dense_1"].errors)
     assert len(edges) == 2
 
 
-def test_add_edge_appends_to_the_target_inputs_and_returns_a_new_spec() -> None:
-    spec = load_preset("multi_io")
-    edited = apply_canvas_change(spec, {"kind": "add_edge", "source": "title", "target": "concatenate"})
-    assert edited is not spec
-    assert edited.call("concatenate").inputs == ["lstm_1", "lstm", "tag", "title"]
-    assert spec.call("concatenate").inputs == ["lstm_1", "lstm", "tag"]
-    second = apply_canvas_change(load_preset("vgg16_features"), {"kind": "add_node", "layer_type": "Concatenate"})
-    wired = apply_canvas_change(second, {"kind": "add_edge", "source": "vgg16", "source_output": 3, "target": "concatenate"})
-    assert wired.call("concatenate").inputs == ["vgg16:3"]
-
-
-@pytest.mark.parametrize(
-    ("key", "change", "message"),
-    [
-        ("mnist_mlp", {"source": "dense", "target": "dense"}, "wire it to itself"),
-        ("mnist_mlp", {"source": "dense_2", "target": "dense"}, r"cycle: dense → dense_1 → dense_2 → dense"),
-        ("multi_io", {"source": "lstm", "target": "body"}, "'body' is an Input node"),
-        ("mnist_mlp", {"source": "img", "target": "dense_1"}, "takes at most 1 input.*delete that edge first"),
-        ("mnist_mlp", {"source": "nowhere", "target": "dense"}, "no node 'nowhere'"),
-    ],
-)
-def test_bad_edges_are_refused_with_a_clear_message(key: str, change: dict, message: str) -> None:
-    spec = load_preset(key)
-    with pytest.raises(CanvasRefusal, match=message):
-        apply_canvas_change(spec, {"kind": "add_edge", **change})
-    assert spec.to_dict() == load_preset(key).to_dict()
-
-
-def test_delete_edges_by_position() -> None:
-    edited = apply_canvas_change(load_preset("multi_io"), {"kind": "delete", "edges": ["concatenate/0", "concatenate/2"]})
-    assert edited.call("concatenate").inputs == ["lstm"]
-    with pytest.raises(CanvasRefusal, match="no edge"):
-        apply_canvas_change(load_preset("multi_io"), {"kind": "delete", "edges": ["concatenate/7"]})
-
-
-def test_delete_node_removes_its_edges_layer_and_model_io() -> None:
-    spec = load_preset("multi_io")
-    edited = apply_canvas_change(spec, {"kind": "delete", "nodes": ["lstm", "tag", "department"]})
-    assert "lstm" not in _inputs(edited) and edited.layer("lstm") is None
-    assert edited.call("concatenate").inputs == ["lstm_1"]
-    assert edited.inputs == ["body", "title"]
-    assert edited.outputs == ["priority"]
-    assert len(spec.calls) == 10
-
-
 def test_delete_one_call_of_a_shared_layer_keeps_the_layer() -> None:
-    edited = apply_canvas_change(load_preset("shared_embedding"), {"kind": "delete", "nodes": ["feat2"]})
+    edited = apply_intent(load_preset("shared_embedding"), {"kind": "delete", "nodes": ["feat2"]})
     assert edited.layer("share_embedding") is not None
-    edited = apply_canvas_change(edited, {"kind": "delete", "nodes": ["feat1"]})
+    edited = apply_intent(edited, {"kind": "delete", "nodes": ["feat1"]})
     assert edited.layer("share_embedding") is None
 
 
 def test_move_changes_positions_only() -> None:
     spec = load_preset("mnist_mlp")
     change = {"kind": "move", "positions": {"dense": [400, 90]}}
-    edited = apply_canvas_change(spec, change)
+    edited = apply_intent(spec, change)
     assert edited.to_dict() == spec.to_dict()
     positions = positions_after_change(layout_positions(spec), change, spec, edited)
     assert positions["dense"] == (400.0, 90.0)
@@ -153,24 +106,22 @@ def test_move_changes_positions_only() -> None:
 
 def test_add_node_gets_a_unique_keras_style_id_and_default_config() -> None:
     spec = load_preset("mnist_mlp")
-    edited = apply_canvas_change(spec, {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_2"], "position": [10, 600]})
+    edited = apply_intent(spec, {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_2"], "position": [10, 600]})
     assert edited.calls[-1].id == "dense_3" and edited.calls[-1].inputs == ["dense_2"]
     assert edited.layer("dense_3").config == {"units": 32}
     assert unique_id(edited, "dense") == "dense_4"
     positions = positions_after_change(layout_positions(spec), {"kind": "add_node", "position": [10, 600]}, spec, edited)
     assert positions["dense_3"] == (10.0, 600.0)
-    pooled = apply_canvas_change(spec, {"kind": "add_node", "layer_type": "GlobalMaxPooling2D"})
+    pooled = apply_intent(spec, {"kind": "add_node", "layer_type": "GlobalMaxPooling2D"})
     assert pooled.calls[-1].id == "global_max_pooling2d"
-    added_input = apply_canvas_change(spec, {"kind": "add_node", "layer_type": "Input", "inputs": ["dense"]})
+    added_input = apply_intent(spec, {"kind": "add_node", "layer_type": "Input"})
     assert added_input.inputs == ["img", "input"] and added_input.call("input").inputs == []
-    with pytest.raises(CanvasRefusal, match="Unknown layer type 'Lambda'"):
-        apply_canvas_change(spec, {"kind": "add_node", "layer_type": "Lambda"})
 
 
 def test_new_nodes_are_placed_near_their_input_without_overlap() -> None:
     spec = load_preset("mnist_mlp")
     stored = layout_positions(spec)
-    edited = apply_canvas_change(spec, {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_1"]})
+    edited = apply_intent(spec, {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_1"]})
     positions = layout_positions(edited, stored)
     assert {call_id: positions[call_id] for call_id in stored} == stored
     x, y = positions["dense_3"]
@@ -178,39 +129,37 @@ def test_new_nodes_are_placed_near_their_input_without_overlap() -> None:
     assert all(abs(x - ox) >= 210 or abs(y - oy) >= 90 for ox, oy in stored.values())
 
 
-def test_share_layer_and_toggle_output() -> None:
-    spec = load_preset("mnist_mlp")
-    shared = apply_canvas_change(spec, {"kind": "share_layer", "node": "dense_1"})
-    assert shared.calls[-1].layer == "dense_1" and shared.calls[-1].id == "dense_1_1"
-    nodes, _ = spec_to_canvas(shared, None, None)
-    assert {node.id: node.shared_with for node in nodes}["dense_1"] == ["dense_1_1"]
-    with pytest.raises(CanvasRefusal, match="cannot be called again"):
-        apply_canvas_change(spec, {"kind": "share_layer", "node": "img"})
-    toggled = apply_canvas_change(spec, {"kind": "toggle_output", "node": "dense_1"})
-    assert toggled.outputs == ["dense_2", "dense_1"]
-    assert apply_canvas_change(toggled, {"kind": "toggle_output", "node": "dense_1"}).outputs == ["dense_2"]
-    with pytest.raises(CanvasRefusal, match="Unknown canvas change 'explode'"):
-        apply_canvas_change(spec, {"kind": "explode"})
+def _canvas_app() -> None:
+    import streamlit as st
+
+    from components import state
+    from components.canvas import render_canvas, render_palette
+    from studio.graph.presets import load_preset
+
+    state.init_state()
+    if not state.current_spec().calls:
+        state.replace_spec(load_preset(st.query_params.get("preset", "mnist_mlp")), "open", record=False)
+    spec = state.current_spec()
+    if render_palette(spec, key="palette", canvas_key="canvas") or render_canvas(spec, None, key="canvas"):
+        st.rerun()
 
 
-def test_palette_and_canvas_render_in_apptest() -> None:
+def _app(preset: str = "mnist_mlp"):
     from streamlit.testing.v1 import AppTest
 
-    def script() -> None:
-        import streamlit as st
+    app = AppTest.from_function(_canvas_app, default_timeout=60)
+    app.query_params["preset"] = preset
+    return app.run()
 
-        from components.canvas import render_canvas, render_palette
-        from studio.graph.presets import load_preset
 
-        spec = st.session_state.setdefault("spec", load_preset("mnist_mlp"))
-        added = render_palette(spec, key="palette")
-        if added is not None:
-            st.session_state.spec = added
-            st.rerun()
-        render_canvas(spec, None, key="canvas")
-        st.write(",".join(call.id for call in st.session_state.spec.calls))
+def _send(app, change: dict, number: int = 1):
+    """What the front end does: set the component's value to a new event, then rerun."""
+    app.session_state["canvas"] = {"id": f"event-{number}", "change": change}
+    return app.run()
 
-    app = AppTest.from_function(script, default_timeout=60).run()
+
+def test_palette_adds_through_the_canvas_adapter() -> None:
+    app = _app()
     assert not app.exception
     app.text_input(key="palette__query").input("pool").run()
     assert any("MaxPooling2D" in option for option in app.selectbox(key="palette__type").options)
@@ -218,7 +167,56 @@ def test_palette_and_canvas_render_in_apptest() -> None:
     app.selectbox(key="palette__source").set_value("dense_2")
     app.button(key="palette__add").click().run()
     assert not app.exception
-    assert app.session_state["spec"].call("global_average_pooling1d").inputs == ["dense_2"]
+    assert app.session_state[state.SPEC].call("global_average_pooling1d").inputs == ["dense_2"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "change", "form_edit"),
+    [
+        ("mnist_mlp", {"kind": "add_node", "layer_type": "VGG16"}, lambda spec: blocks.add_application(spec, "VGG16")),
+        ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate"},
+         lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "lstm", "tag", "title"])),
+        ("mnist_mlp", {"kind": "delete", "edges": ["dense_1/0"]}, lambda spec: wiring.set_inputs(spec, "dense_1", [])),
+        ("mnist_mlp", {"kind": "toggle_output", "node": "dense"}, lambda spec: wiring.toggle_output(spec, "dense")),
+    ],
+)
+def test_a_canvas_event_edits_the_app_spec_like_the_forms_and_can_be_undone(preset: str, change: dict, form_edit) -> None:
+    app = _send(_app(preset), change)
+    assert not app.exception
+    assert app.session_state[state.SPEC].to_dict() == form_edit(load_preset(preset)).to_dict()
+    assert app.session_state[state.UNDO][-1][0].endswith("on the canvas")
+    assert _send(app, change, number=1).session_state[state.SPEC].to_dict() == form_edit(load_preset(preset)).to_dict(), (
+        "an event already handled is not applied twice"
+    )
+
+
+def test_deleting_a_used_node_on_the_canvas_offers_cascade_or_reconnect() -> None:
+    app = _send(_app(), {"kind": "delete", "nodes": ["dense_1"]})
+    assert not app.exception
+    assert "Cannot delete 'dense_1': dense_2 uses its output" in app.warning[0].value
+    assert app.session_state[state.SPEC].call("dense_1") is not None
+    app.button(key="canvas__rewire").click().run()
+    assert not app.exception
+    spec = app.session_state[state.SPEC]
+    assert spec.call("dense_1") is None and spec.call("dense_2").inputs == ["dense"]
+
+
+def test_sharing_a_layer_on_the_canvas_asks_for_the_new_call_input() -> None:
+    app = _send(_app("shared_embedding"), {"kind": "share", "node": "feat1"})
+    assert not app.exception
+    assert app.button(key="canvas__share_go").disabled
+    app.multiselect(key="canvas__share_inputs").set_value(["input1"]).run()
+    app.button(key="canvas__share_go").click().run()
+    assert not app.exception
+    new_call = app.session_state[state.SPEC].calls[-1]
+    assert new_call.layer == "share_embedding" and new_call.inputs == ["input1"]
+
+
+def test_a_refused_canvas_edit_says_why_and_changes_nothing() -> None:
+    app = _send(_app("multi_io"), {"kind": "connect", "source": "lstm", "target": "body"})
+    assert not app.exception
+    assert "'body' is an Input: it starts the graph and takes no inputs" in app.warning[0].value
+    assert app.session_state[state.SPEC].to_dict() == load_preset("multi_io").to_dict()
 
 
 @pytest.mark.parametrize(

@@ -492,7 +492,7 @@
         emit({ kind: "move", positions: positions }, "Saving layout…");
       } else if (drag.mode === "connect") {
         const target = nodeUnder(event);
-        if (target) emit({ kind: "add_edge", source: drag.source, source_output: drag.output, target: target }, "Connecting…");
+        if (target) emit({ kind: "connect", source: drag.source, source_output: drag.output, target: target }, "Connecting…");
       }
     }
     if (state.pendingArgs) { const data = state.pendingArgs; state.pendingArgs = null; onRender(data); }
@@ -508,7 +508,7 @@
 
   buttons.delete.addEventListener("click", deleteSelection);
   buttons.output.addEventListener("click", function () { emit({ kind: "toggle_output", node: selectedOf("n:")[0] }); });
-  buttons.share.addEventListener("click", function () { emit({ kind: "share_layer", node: selectedOf("n:")[0] }, "Adding a call…"); });
+  buttons.share.addEventListener("click", function () { emit({ kind: "share", node: selectedOf("n:")[0] }, "Adding a call…"); });
   buttons.layout.addEventListener("click", function () { state.fittedFor = null; emit({ kind: "layout" }, "Laying out…"); });
   buttons.fit.addEventListener("click", fitView);
   window.addEventListener("resize", function () { if (state.nodes.length) applyView(); });

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from studio.catalog import types as catalog
+from studio.catalog import table
 from studio.graph.edits import (
     EditError,
-    _check_new_id,
-    _check_refs_exist,
-    _layer,
-    _replace_consumed_outputs,
-    _sync_source,
-    _type_info,
     append_node,
-    snake_case,
-    unique_id,
+    check_new_id,
+    check_refs_exist,
+    replace_consumed_outputs,
+    require_layer,
+    require_type,
+    sync_source,
 )
+from studio.graph.naming import snake_case, unique_id
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
 
 
@@ -33,9 +32,9 @@ def add_nested_model(
         raise EditError(f"The nested model '{nested.name}' needs at least one input and one output to be used as a layer.")
     new = spec.copy()
     node_id = node_id.strip() if node_id else unique_id(new, snake_case(nested.name) if not is_valid_id(nested.name) else nested.name)
-    _check_new_id(new, node_id)
+    check_new_id(new, node_id)
     inputs = list(inputs)
-    _check_refs_exist(new, inputs, f"Node '{node_id}'")
+    check_refs_exist(new, inputs, f"Node '{node_id}'")
     if len(inputs) > len(nested.inputs):
         raise EditError(f"Node '{node_id}': the nested model '{nested.name}' takes {len(nested.inputs)} input(s). Received {len(inputs)}.")
     inner = nested.to_dict()
@@ -44,13 +43,13 @@ def add_nested_model(
     new.calls.append(CallSpec(node_id, node_id, inputs))
     if as_output:
         count = len(nested.outputs)
-        _replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
+        replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
     return new
 
 
 def replace_nested_model(spec: GraphSpec, layer_id: str, nested: GraphSpec) -> GraphSpec:
     """Swap the graph inside a nested-model layer (its calls keep their wiring)."""
-    layer = _layer(spec, layer_id)
+    layer = require_layer(spec, layer_id)
     if layer.type != "Model":
         raise EditError(f"Layer '{layer_id}' is a {layer.type}, not a nested model.")
     new = spec.copy()
@@ -75,22 +74,22 @@ def add_application(
     Without inputs it starts the graph on its own input (and becomes a model input). With `as_output`,
     every tensor it exposes becomes a model output.
     """
-    info = _type_info(application)
-    if info.name not in catalog.APPLICATION_TYPES:
-        raise EditError(f"'{application}' is not an application. Expected one of: {', '.join(sorted(catalog.APPLICATION_TYPES))}.")
+    type_name = require_type(application)
+    if type_name not in table.APPLICATION_TYPES:
+        raise EditError(f"'{application}' is not an application. Expected one of: {', '.join(sorted(table.APPLICATION_TYPES))}.")
     new = spec.copy()
-    merged = catalog.default_config(info.name)
+    merged = table.default_config(type_name)
     merged.update(config or {})
     if outputs:
         merged["outputs"] = list(outputs)
     if frozen:
         merged["frozen"] = list(frozen)
     inputs = list(inputs)
-    node_id = append_node(new, info.name, merged, inputs, node_id)
-    _sync_source(new, node_id)
+    node_id = append_node(new, type_name, merged, inputs, node_id)
+    sync_source(new, node_id)
     if as_output:
         count = len(outputs) if outputs else 1
-        _replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
+        replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
     return new
 
 
@@ -98,8 +97,8 @@ def set_application_outputs(
     spec: GraphSpec, layer_id: str, outputs: Sequence[str], frozen: Sequence[str], expose_all: bool = False
 ) -> GraphSpec:
     """Choose which inner layers of an application are exposed (in order) and which are frozen."""
-    layer = _layer(spec, layer_id)
-    if layer.type not in catalog.APPLICATION_TYPES:
+    layer = require_layer(spec, layer_id)
+    if layer.type not in table.APPLICATION_TYPES:
         raise EditError(f"Layer '{layer_id}' is a {layer.type}, not an application.")
     new = spec.copy()
     config = new.layer(layer_id).config

@@ -31,6 +31,17 @@ def nested_spec(config: dict) -> GraphSpec | None:
         return None
 
 
+def count_nodes(spec: GraphSpec) -> int:
+    """Calls in the graph, nested models' calls included."""
+    total = len(spec.calls)
+    for layer in spec.layers:
+        if layer.type == "Model":
+            inner = nested_spec(layer.config)
+            if inner is not None:
+                total += count_nodes(inner)
+    return total
+
+
 def is_source(spec: GraphSpec, call_id: str) -> bool:
     """Whether a call starts the graph: an Input, or an application used on its own input."""
     call = spec.call(call_id)

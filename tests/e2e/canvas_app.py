@@ -10,16 +10,18 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from components import state  # noqa: E402
 from components.canvas import render_canvas, render_palette  # noqa: E402
 from studio.graph.presets import load_preset  # noqa: E402
 from studio.model.build import analyze, spec_key  # noqa: E402
 
 st.set_page_config(page_title="Canvas test", layout="wide")
+state.init_state()
 preset = st.query_params.get("preset", "multi_io")
 if st.session_state.get("preset") != preset:
     st.session_state.preset = preset
-    st.session_state.spec = load_preset(preset)
-spec = st.session_state.spec
+    state.replace_spec(load_preset(preset), f"preset {preset}", record=False)
+spec = state.current_spec()
 results = st.session_state.setdefault("results", {})
 key = spec_key(spec)
 if key not in results:
@@ -27,13 +29,9 @@ if key not in results:
     results[key] = analyze(spec)
 result = results[key]
 
-added = render_palette(spec, key="palette")
-if added is not None:
-    st.session_state.spec = added
+if render_palette(spec, key="palette", canvas_key="canvas"):
     st.rerun()
-edited = render_canvas(spec, result, key="canvas", height=int(st.query_params.get("height", 560)))
-if edited is not None:
-    st.session_state.spec = edited
+if render_canvas(spec, result, key="canvas", height=int(st.query_params.get("height", 560))):
     st.rerun()
 st.code(json.dumps({call.id: call.inputs for call in spec.calls}), language="json")
 st.caption("outputs: " + json.dumps(spec.outputs))

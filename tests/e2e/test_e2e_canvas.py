@@ -104,7 +104,7 @@ def test_an_edge_into_an_input_is_refused_with_a_message(open_preset) -> None:
     source = frame.get_by_test_id("source-handle-lstm-0").bounding_box()
     target = frame.get_by_test_id("node-body").bounding_box()
     _drag(page, _centre(source), _centre(target))
-    expect(page.get_by_test_id("stAlert")).to_contain_text("'body' is an Input node", timeout=30_000)
+    expect(page.get_by_test_id("stAlert")).to_contain_text("'body' is an Input: it starts the graph", timeout=30_000)
     expect(_calls_json(page)).to_contain_text('"body": []')
     expect(_calls_json(page)).to_contain_text('"concatenate": ["lstm_1", "lstm", "tag"]')
 

@@ -1,0 +1,116 @@
+"""Intents: what a view asks for ("add a Dense here", "connect a -> b at slot 2"), applied by the edit engine.
+
+Views never send a new spec. The canvas sends intents as plain dicts; the forms call the same edit
+functions directly. Either way one function of the engine makes the change, so the same intent gives
+the same spec from either view. Kinds and their fields:
+
+- ``add_node``: ``layer_type``; optional ``inputs`` (refs, in order), ``node_id``, ``config``,
+  ``as_output`` (default true), ``spec`` (the nested graph of a ``Model``)
+- ``connect``: ``source``, ``target``; optional ``source_output`` (default 0), ``slot`` (default: append)
+- ``disconnect``: ``edges``: edge ids ``"target/position"``
+- ``delete``: ``nodes`` (call ids) and/or ``edges``; ``mode``: ``refuse`` (default), ``cascade`` or ``rewire``
+- ``share``: ``node`` (a call of the layer to share), ``inputs``; optional ``node_id``, ``as_output``
+- ``toggle_output``: ``node`` (a ref such as ``"dense"`` or ``"vgg16:3"``)
+- ``move``, ``layout``: the view only (node positions); the spec is unchanged
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from studio.catalog import table
+from studio.graph import blocks, deletion, edits, wiring
+from studio.graph.edits import EditError
+from studio.graph.spec import GraphSpec, SpecError, spec_from_dict
+
+Intent = Mapping[str, Any]
+VIEW_ONLY = frozenset({"move", "layout"})
+
+
+def _field(intent: Intent, name: str, kind: type | tuple[type, ...] = str) -> Any:
+    value = intent.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise EditError(f"The '{intent.get('kind')}' request needs '{name}'. Received: {value!r}")
+    return value
+
+
+def _refs(intent: Intent, name: str) -> list[str]:
+    value = intent.get(name) or []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(ref, str) and ref for ref in value):
+        raise EditError(f"'{name}' must be a list of node ids such as [\"dense\", \"vgg16:3\"]. Received: {value!r}")
+    return list(value)
+
+
+def _add_node(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    type_name = edits.require_type(_field(intent, "layer_type"))
+    inputs, node_id, as_output = _refs(intent, "inputs"), intent.get("node_id"), bool(intent.get("as_output", True))
+    config = intent.get("config")
+    if type_name == "Model":
+        try:
+            nested = spec_from_dict(intent.get("spec"))
+        except SpecError as error:
+            raise EditError(f"A nested model needs its graph under 'spec': {error}") from error
+        return blocks.add_nested_model(spec, nested, inputs, node_id, as_output)
+    if type_name in table.APPLICATION_TYPES:
+        config = dict(config or {})
+        outputs, frozen = config.pop("outputs", None), config.pop("frozen", ())
+        return blocks.add_application(spec, type_name, inputs, outputs, frozen, config, node_id, as_output)
+    return edits.add_layer(spec, type_name, inputs, node_id, config, as_output)
+
+
+def _connect(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    slot = None if intent.get("slot") is None else _field(intent, "slot", int)
+    source_output = 0 if intent.get("source_output") is None else _field(intent, "source_output", int)
+    return wiring.connect(spec, _field(intent, "source"), _field(intent, "target"), slot, source_output)
+
+
+def _edge_positions(spec: GraphSpec, edge_ids: list[str]) -> dict[str, list[int]]:
+    by_target: dict[str, list[int]] = {}
+    for edge_id in edge_ids:
+        target, _, position = str(edge_id).rpartition("/")
+        call = spec.call(target)
+        if call is None or not position.isdigit() or int(position) >= len(call.inputs):
+            raise EditError(f"There is no edge '{edge_id}' in the graph; edges are named 'target/position'.")
+        by_target.setdefault(target, []).append(int(position))
+    return by_target
+
+
+def _disconnect(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    for target, positions in _edge_positions(spec, _refs(intent, "edges")).items():
+        spec = wiring.disconnect(spec, target, positions)
+    return spec
+
+
+def _delete(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    nodes = _refs(intent, "nodes")
+    spec = _disconnect(spec, {"kind": "delete", "edges": [edge for edge in _refs(intent, "edges") if edge.rpartition("/")[0] not in nodes]})
+    return deletion.delete_nodes(spec, nodes, str(intent.get("mode") or "refuse")) if nodes else spec
+
+
+def _share(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    call = edits.require_call(spec, _field(intent, "node"))
+    return edits.call_again(spec, call.layer, _refs(intent, "inputs"), intent.get("node_id"), bool(intent.get("as_output", True)))
+
+
+def _toggle_output(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    return wiring.toggle_output(spec, _field(intent, "node"))
+
+
+_APPLY: dict[str, Callable[[GraphSpec, Intent], GraphSpec]] = {
+    "add_node": _add_node, "connect": _connect, "disconnect": _disconnect, "delete": _delete,
+    "share": _share, "toggle_output": _toggle_output,
+}
+INTENT_KINDS = (*_APPLY, *sorted(VIEW_ONLY))
+
+
+def apply_intent(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    """A new spec with the intent applied (the same spec for view-only intents); EditError says why not."""
+    if not isinstance(intent, Mapping):
+        raise EditError(f"An edit request must be an object with a 'kind'. Received: {intent!r}")
+    kind = intent.get("kind")
+    if kind in VIEW_ONLY:
+        return spec.copy()
+    if kind not in _APPLY:
+        raise EditError(f"Unknown edit '{kind}'; expected one of {', '.join(INTENT_KINDS)}.")
+    return _APPLY[kind](spec, intent)

@@ -1,0 +1,129 @@
+"""The one edit engine: every intent the canvas sends gives the same spec (or the same refusal) as the forms' edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from studio.graph import blocks, deletion, edits, wiring
+from studio.graph.edits import EditError, NodeInUseError
+from studio.graph.intents import apply_intent
+from studio.graph.presets import load_preset
+from studio.graph.spec import GraphSpec
+
+FormEdit = Callable[[GraphSpec], GraphSpec]
+
+# (preset, the intent the canvas sends, the edit the forms make for the same request)
+SAME_REQUEST: list[tuple[str, dict, FormEdit]] = [
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_2"]},
+     lambda spec: edits.add_layer(spec, "Dense", ["dense_2"])),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Dropout", "inputs": ["dense"], "as_output": False},
+     lambda spec: edits.add_layer(spec, "Dropout", ["dense"], as_output=False)),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Input"}, lambda spec: edits.add_layer(spec, "Input")),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "MaxPool2D"}, lambda spec: edits.add_layer(spec, "MaxPooling2D")),
+    ("vgg16_features", {"kind": "add_node", "layer_type": "ResNet50"}, lambda spec: blocks.add_application(spec, "ResNet50")),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "VGG16"}, lambda spec: blocks.add_application(spec, "VGG16")),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Model", "inputs": ["img"], "spec": load_preset("mnist_mlp").to_dict()},
+     lambda spec: blocks.add_nested_model(spec, load_preset("mnist_mlp"), ["img"])),
+    ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate"},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "lstm", "tag", "title"])),
+    ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate", "slot": 0},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["title", "lstm_1", "lstm", "tag"])),
+    ("multi_io", {"kind": "disconnect", "edges": ["concatenate/0", "concatenate/2"]},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm"])),
+    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"]}, lambda spec: deletion.delete_node(spec, "dense_1")),
+    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"], "mode": "cascade"},
+     lambda spec: deletion.delete_node(spec, "dense_1", "cascade")),
+    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"], "mode": "rewire"},
+     lambda spec: deletion.delete_node(spec, "dense_1", "rewire")),
+    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_2"]}, lambda spec: deletion.delete_node(spec, "dense_2")),
+    ("shared_embedding", {"kind": "share", "node": "feat1", "inputs": ["input2"]},
+     lambda spec: edits.call_again(spec, "share_embedding", ["input2"])),
+    ("mnist_mlp", {"kind": "share", "node": "dense_1"}, lambda spec: edits.call_again(spec, "dense_1", [])),
+    ("mnist_mlp", {"kind": "share", "node": "img", "inputs": ["dense"]}, lambda spec: edits.call_again(spec, "img", ["dense"])),
+    ("mnist_mlp", {"kind": "toggle_output", "node": "dense_1"}, lambda spec: wiring.toggle_output(spec, "dense_1")),
+    ("vgg16_features", {"kind": "toggle_output", "node": "vgg16:3"}, lambda spec: wiring.toggle_output(spec, "vgg16:3")),
+    ("mnist_mlp", {"kind": "connect", "source": "dense_2", "target": "dense"},
+     lambda spec: wiring.set_inputs(spec, "dense", ["img", "dense_2"])),
+    ("multi_io", {"kind": "connect", "source": "lstm", "target": "body"}, lambda spec: wiring.set_inputs(spec, "body", ["lstm"])),
+]
+
+
+def _outcome(edit: Callable[[], GraphSpec]) -> dict | tuple[str, str]:
+    try:
+        return edit().to_dict()
+    except EditError as error:
+        return type(error).__name__, str(error)
+
+
+IDS = [f"{key}-{intent['kind']}-{number}" for number, (key, intent, _) in enumerate(SAME_REQUEST)]
+
+
+@pytest.mark.parametrize(("key", "intent", "form_edit"), SAME_REQUEST, ids=IDS)
+def test_the_same_intent_gives_the_same_spec_from_either_view(key: str, intent: dict, form_edit: FormEdit) -> None:
+    spec = load_preset(key)
+    from_canvas = _outcome(lambda: apply_intent(spec, intent))
+    from_forms = _outcome(lambda: form_edit(spec))
+    assert from_canvas == from_forms
+    assert spec.to_dict() == load_preset(key).to_dict(), "an edit must never change the spec it was given"
+
+
+def test_an_application_added_on_its_own_input_becomes_a_model_input_with_keras_ids() -> None:
+    spec = apply_intent(load_preset("mnist_mlp"), {"kind": "add_node", "layer_type": "ResNet50"})
+    assert spec.inputs == ["img", "resnet50"]
+    spec = apply_intent(spec, {"kind": "add_node", "layer_type": "MobileNetV2"})
+    assert spec.inputs == ["img", "resnet50", "mobilenetv2"]
+
+
+def test_deleting_a_used_node_is_refused_naming_its_users_then_cascade_or_rewire() -> None:
+    spec = load_preset("multi_io")
+    with pytest.raises(NodeInUseError, match="Cannot delete 'lstm': concatenate uses its output"):
+        apply_intent(spec, {"kind": "delete", "nodes": ["lstm"]})
+    cascaded = apply_intent(spec, {"kind": "delete", "nodes": ["lstm"], "mode": "cascade"})
+    assert cascaded.call("concatenate") is None and cascaded.outputs == []
+    rewired = apply_intent(load_preset("mnist_mlp"), {"kind": "delete", "nodes": ["dense_1"], "mode": "rewire"})
+    assert rewired.call("dense_2").inputs == ["dense"]
+
+
+def test_deleting_a_node_together_with_its_users_needs_no_choice() -> None:
+    spec = apply_intent(load_preset("mnist_mlp"), {"kind": "delete", "nodes": ["dense_1", "dense_2"]})
+    assert [call.id for call in spec.calls] == ["img", "dense"] and spec.outputs == []
+
+
+def test_a_shared_call_needs_its_inputs() -> None:
+    with pytest.raises(EditError, match="needs its input"):
+        apply_intent(load_preset("mnist_mlp"), {"kind": "share", "node": "dense_1"})
+    shared = apply_intent(load_preset("mnist_mlp"), {"kind": "share", "node": "dense_1", "inputs": ["dense_1"]})
+    assert shared.calls[-1].layer == "dense_1" and shared.calls[-1].inputs == ["dense_1"]
+
+
+@pytest.mark.parametrize(
+    ("intent", "message"),
+    [
+        ({"kind": "connect", "source": "dense", "target": "dense"}, "cannot take its own output"),
+        ({"kind": "connect", "source": "dense_2", "target": "dense"}, r"cycle: dense → dense_1 → dense_2 → dense"),
+        ({"kind": "connect", "source": "img", "target": "dense_1"}, "takes at most 1 input"),
+        ({"kind": "connect", "source": "nowhere", "target": "dense"}, "no node 'nowhere'"),
+        ({"kind": "connect", "source": "img", "target": "dense", "slot": 5}, "slot 6 does not exist"),
+        ({"kind": "disconnect", "edges": ["dense/7"]}, "no edge 'dense/7'"),
+        ({"kind": "add_node", "layer_type": "Lambda"}, "Unknown layer type 'Lambda'"),
+        ({"kind": "add_node", "layer_type": "Model", "spec": {"layers": 3}}, "needs its graph under 'spec'"),
+        ({"kind": "add_node", "layer_type": "Dense", "inputs": "img"}, "must be a list of node ids"),
+        ({"kind": "delete", "nodes": ["dense"], "mode": "explode"}, "Unknown delete mode"),
+        ({"kind": "explode"}, "Unknown edit 'explode'"),
+        ({"kind": "toggle_output"}, "needs 'node'"),
+        ("not an intent", "must be an object"),
+    ],
+)
+def test_bad_intents_are_refused_with_a_clear_message(intent: object, message: str) -> None:
+    spec = load_preset("mnist_mlp")
+    with pytest.raises(EditError, match=message):
+        apply_intent(spec, intent)  # type: ignore[arg-type]
+    assert spec.to_dict() == load_preset("mnist_mlp").to_dict()
+
+
+def test_view_only_intents_leave_the_spec_alone() -> None:
+    spec = load_preset("mnist_mlp")
+    for intent in ({"kind": "move", "positions": {"dense": [1, 2]}}, {"kind": "layout"}):
+        assert apply_intent(spec, intent).to_dict() == spec.to_dict()
