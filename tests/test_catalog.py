@@ -377,3 +377,21 @@ def test_imagenet_download_failure_is_a_clear_value_error(monkeypatch: pytest.Mo
     message = str(raised.value)
     assert "ImageNet weights for MobileNetV2 could not be downloaded" in message
     assert "name resolution" in message and "weights=None" in message
+
+
+def test_the_plain_table_names_every_keras_alias_of_its_layers() -> None:
+    import keras
+
+    from studio.catalog import table
+
+    derived = {
+        alias: name
+        for name in table.PLAIN_LAYERS
+        for alias in dir(keras.layers)
+        if alias != name and getattr(keras.layers, alias) is getattr(keras.layers, name)
+    }
+    assert {alias: name for alias, name in table.ALIASES.items() if alias != "InputLayer"} == derived
+    assert list(catalog.LAYER_TYPES) == list(table.TYPE_NAMES)
+    for name, entry in catalog.LAYER_TYPES.items():
+        assert (entry.min_inputs, entry.max_inputs) == table.type_arity(name)
+        assert entry.group == table.GROUP_OF[name]
