@@ -77,11 +77,6 @@ def apply_canvas_intent(intent: Mapping[str, Any], key: str) -> bool:
     return True
 
 
-def canvas_message(key: str) -> str | None:
-    """The last refusal message of the canvas with this key (None after a successful edit)."""
-    return st.session_state.get(_keys(key)["message"])
-
-
 def _take_event(key: str) -> Mapping[str, Any] | None:
     """The front end's newest event, once (each carries an id; a rerun shows the same one again)."""
     keys = _keys(key)

@@ -4,7 +4,6 @@ validation per epoch, x axis in epochs (fractional during an epoch)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -110,8 +109,3 @@ def render_live_charts(snapshot: LogSnapshot, output_names: list[str], key_prefi
                 st.plotly_chart(figure_for(panel), key=f"{key_prefix}.{panel.key}", config={"displayModeBar": False})
             points += sum(len(xs) for xs, _, _ in panel.series.values())
     return points
-
-
-def chart_summary(snapshot: LogSnapshot) -> dict[str, Any]:
-    """Counts for tests and captions: step-group points and epochs recorded."""
-    return {"batches": len(snapshot.batches), "epochs": len(snapshot.epochs)}

@@ -143,11 +143,6 @@ def error_for(key: str) -> str | None:
     return st.session_state.get(ERRORS, {}).get(key)
 
 
-def clear_error(key: str) -> None:
-    """Forget the message of one widget or form."""
-    st.session_state.get(ERRORS, {}).pop(key, None)
-
-
 def notify(text: str, kind: str = "success") -> None:
     """Queue a message ('success', 'info', 'warning', 'error') for the top of the next page run."""
     init_state()

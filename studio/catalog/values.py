@@ -10,7 +10,6 @@ import re
 
 from studio.catalog.params import Param, check_value
 
-TEXT_KINDS = ("shape", "int_or_tuple", "int_list", "optional_int", "optional_float", "layer", "json", "str")
 _BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _PYTHON_WORDS = {"None": "null", "True": "true", "False": "false"}
 
@@ -95,13 +94,3 @@ def format_value(param: Param, value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value)
-
-
-def describe_value(value: object) -> str:
-    """A short readable form of a config value for lists and captions."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "None"
-    text = json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -246,8 +246,3 @@ def load_spec(path: str | Path) -> GraphSpec:
     except UnicodeDecodeError as error:
         raise SpecError(f"Spec file '{path}' is not UTF-8 text; expected a JSON spec") from error
     return spec_from_json(text)
-
-
-def save_spec(spec: GraphSpec, path: str | Path) -> None:
-    """Write a spec as JSON."""
-    Path(path).write_text(spec.to_json() + "\n", encoding="utf-8")
