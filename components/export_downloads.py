@@ -3,23 +3,21 @@ diagram PNG/SVG, summary text and the project file that opens again in the build
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from components import cache
 from components.project import file_name_for
 from studio.graph.spec import GraphSpec, SpecError
 from studio.model.build import spec_key
+from studio.runs.history import history_csv
 from studio.training.datasets import default_dataset_key
 from studio.training.settings import CompileSettings, SettingsError, default_settings, settings_from_dict
 
 log = logging.getLogger(__name__)
-HISTORY_SKIPPED = ("wall", "time")
 
 
 def settings_for(spec: GraphSpec, job: Any) -> tuple[CompileSettings, str | None, str]:
@@ -54,14 +52,6 @@ def _summary(key: str, _spec: GraphSpec) -> str | None:
 
     result = cache.analysis(_spec)
     return summary_text(result.model) if result.ok else None
-
-
-def history_csv(epochs: list[dict]) -> str:
-    """The run's per-epoch records as CSV (wall-clock columns left out)."""
-    frame = pd.DataFrame(epochs).drop(columns=list(HISTORY_SKIPPED), errors="ignore")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue()
 
 
 def _download(column: Any, label: str, data: str | bytes, file_name: str, mime: str, key: str) -> None:

@@ -12,7 +12,9 @@ import streamlit as st
 
 from components import state
 from studio.graph.spec import SpecError, spec_from_dict
-from studio.runs.store import Difference, RunComparison, RunRecord, RunStore, RunSummary, history_csv
+from studio.runs.compare import Difference, RunComparison
+from studio.runs.history import history_csv
+from studio.runs.store import RunRecord, RunStore, RunSummary
 
 PICKED = "runs.pick"
 METRIC = "runs.metric"

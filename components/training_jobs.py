@@ -7,6 +7,7 @@ import os
 
 import streamlit as st
 
+from components.runs_store import run_recorder
 from studio.training.job import TrainingJob, TrainingRequest
 from studio.training.queue import JobRegistry
 
@@ -71,8 +72,10 @@ def current_job() -> TrainingJob | None:
 
 
 def start_job(request: TrainingRequest) -> TrainingJob:
-    """Queue a run for this session and remember it (session state and URL)."""
+    """Queue a run for this session and remember it (session state and URL); the job records its own run."""
     request.heartbeat_timeout_s = heartbeat_timeout()
+    if request.observer is None:
+        request.observer = run_recorder()
     job = job_registry().submit(request)
     st.session_state[JOB_ID] = job.id
     st.query_params[QUERY_JOB] = job.id

@@ -1,4 +1,6 @@
-"""Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, delete."""
+"""Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, delete.
+
+The page only reads the store: each training job records its own run (see components.training_jobs)."""
 
 # ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
 from __future__ import annotations
@@ -10,9 +12,10 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import state
-from components.runs_store import run_store, sync_finished_jobs
+from components.runs_store import run_store
 from components.runs_view import PICKED, SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
-from studio.runs.store import RUNS_DIR_VARIABLE, compare_runs
+from studio.runs.compare import compare_runs
+from studio.runs.store import RUNS_DIR_VARIABLE
 
 
 def main() -> None:
@@ -20,13 +23,10 @@ def main() -> None:
     state.init_state()
     st.title("Runs")
     store = run_store()
-    new = sync_finished_jobs(store)
     st.caption(
         f"Every training run is kept in `{store.root}` (an SQLite index and one folder per run; set {RUNS_DIR_VARIABLE} "
         "to use another folder). A run that was cut off by a crash shows as failed."
     )
-    if new:
-        st.caption(f"Just recorded {len(new)} finished training run(s) of this server.")
     runs = store.list_runs()
     if not runs:
         st.info("No runs yet: train a model on the Train page and it appears here.")

@@ -1,9 +1,12 @@
-"""AppTest: the Runs page lists stored runs (and records this server's finished jobs), overlays curves of
-chosen runs, shows what differs between two, reopens one in the builder and deletes one."""
+"""AppTest: the Runs page lists stored runs (it only reads: each training job records its own run),
+overlays curves of chosen runs, shows what differs between two, reopens one in the builder and deletes
+one; a job started on the Train page is recorded once, by its own thread, while the Runs page is read."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,12 +14,16 @@ from streamlit.testing.v1 import AppTest
 
 from components import state, training_jobs
 from studio.graph.presets import load_preset
-from studio.runs.store import RunStore, record_job
+from studio.io import model_files
+from studio.runs.recorder import RunRecorder
+from studio.runs.store import RunStore
+from studio.training import datasets
 from studio.training.job import TrainingRequest
 from studio.training.queue import JobRegistry
 from studio.training.settings import default_settings
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "runs.py")
+TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
 TIMEOUT = 300
 
 
@@ -32,6 +39,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> JobRegistry:
 @pytest.fixture
 def runs_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: JobRegistry) -> Path:
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv(datasets.OFFLINE_VARIABLE, "1")
     return tmp_path
 
 
@@ -94,26 +102,86 @@ def test_reopen_in_builder_and_delete(runs_folder: Path) -> None:
     assert not (runs_folder / first).exists()
 
 
-def test_finished_training_jobs_are_recorded_with_their_model_files(runs_folder: Path, registry: JobRegistry) -> None:
+def test_a_finished_job_is_listed_with_its_model_files_and_stays_deleted(runs_folder: Path, registry: JobRegistry) -> None:
     spec = load_preset("mnist_mlp")
     settings = default_settings(spec)
     settings.epochs = 2
-    job = registry.submit(TrainingRequest(spec, settings, dataset_key="mnist", prefer_offline=True, max_train_samples=256))
+    request = TrainingRequest(spec, settings, dataset_key="mnist", prefer_offline=True, max_train_samples=256)
+    request.observer = RunRecorder(RunStore(runs_folder))
+    job = registry.submit(request)
     assert job.done.wait(TIMEOUT), job.describe()
-    at = runs_page()
-    assert not at.exception
-    record = RunStore(runs_folder).get_run(job.id)
+    record = RunStore(runs_folder).get_run(job.id)  # closed before the job said it was done
     assert record.status == "completed" and record.epochs == 2
     assert [row["epoch"] for row in record.history] == [1, 2] and "loss" in record.history[0]
     assert record.settings["epochs"] == 2 and record.dataset["key"] == "mnist"
     assert sorted(record.model_files) == ["h5", "keras"]
     assert (runs_folder / job.id / "model.keras").stat().st_size > 1000
     assert "test_samples" in record.final_metrics
-    assert record_job(RunStore(runs_folder), job) == job.id  # recording again changes nothing
+    at = runs_page()
+    assert not at.exception
     assert len(RunStore(runs_folder).list_runs()) == 1
     keys = {button.key for button in at.download_button}
     assert {"runs.history_csv", "runs.model.h5", "runs.model.keras"} <= keys
     at.checkbox(key="runs.confirm_delete").check().run()
     at.button(key="runs.delete").click().run()
-    assert runs_page().info[0].value.startswith("No runs yet")  # a deleted run is not recorded again
-    assert record_job(RunStore(runs_folder), job) is None
+    assert runs_page().info[0].value.startswith("No runs yet")  # the page never records a job's run again
+
+
+def test_a_finished_job_without_a_recorder_is_not_recorded_by_the_page(runs_folder: Path, registry: JobRegistry) -> None:
+    spec = load_preset("mnist_mlp")
+    settings = default_settings(spec)
+    settings.epochs = 1
+    job = registry.submit(TrainingRequest(spec, settings, dataset_key="mnist", prefer_offline=True, max_train_samples=128))
+    assert job.done.wait(TIMEOUT) and job.status == "finished", job.describe()
+    at = runs_page()
+    assert not at.exception and at.info[0].value.startswith("No runs yet"), "the Runs page only reads"
+    assert RunStore(runs_folder).list_runs() == []
+
+
+def test_the_job_is_the_only_writer_of_its_run_while_the_runs_page_reads(
+    runs_folder: Path, registry: JobRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Train on the Train page and keep reading the Runs page while the job ends. Saving the model files is
+    slowed down, so a second writer (the page, or a second record of the run) would be seen saving too."""
+    saves: list[str] = []
+    finishes: list[str] = []
+    save, finish = model_files.save_model_files, RunStore.finish_run
+
+    def slow_save(model, directory, *args, **kwargs):
+        if Path(directory).resolve().is_relative_to(runs_folder.resolve()):
+            saves.append(threading.current_thread().name)
+            time.sleep(1.0)  # a slow disk: the Runs page is read meanwhile
+        return save(model, directory, *args, **kwargs)
+
+    def counted_finish(self, run_id, *args, **kwargs):
+        finishes.append(threading.current_thread().name)
+        return finish(self, run_id, *args, **kwargs)
+
+    monkeypatch.setattr(model_files, "save_model_files", slow_save)
+    monkeypatch.setattr(RunStore, "finish_run", counted_finish)
+    train = AppTest.from_file(TRAIN_PAGE, default_timeout=TIMEOUT)
+    train.session_state[state.SPEC] = load_preset("mnist_mlp")
+    train.run()
+    epochs = next(element.key for element in train.number_input if element.key and element.key.startswith("train.epochs"))
+    train.number_input(key=epochs).set_value(1)
+    train.button(key="train.start").click().run()
+    assert not train.exception
+    job = registry.get(train.session_state[training_jobs.JOB_ID])
+    assert job is not None, "the Train page started a job"
+    runs = runs_page()
+    deadline = time.monotonic() + TIMEOUT
+    while not job.done.is_set():  # the Runs page is read over and over while the job trains and ends
+        assert time.monotonic() < deadline, "timed out"
+        runs.run()
+        assert not runs.exception, runs.exception
+        time.sleep(0.1)
+    record = RunStore(runs_folder).get_run(job.id)
+    assert record.status == "completed", "the record is closed before the job says it is done"
+    assert sorted(record.model_files) == ["h5", "keras"] and all(
+        (runs_folder / job.id / name).is_file() for name in ("model.keras", "model.h5")
+    )
+    runs.run()  # one more read after the end
+    assert not runs.exception
+    assert len(saves) == 1 and saves[0].startswith("training-job-"), f"model files saved by {saves}"
+    assert finishes == saves, f"the run was closed by {finishes}"
+    assert not [path.name for path in (runs_folder / job.id).iterdir() if path.name.startswith(".")], "no temporary files left"

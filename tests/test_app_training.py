@@ -1,4 +1,5 @@
-"""AppTest drives the training page: no model, start, poll with at.run(), stop (twice), bad data, Train twice."""
+"""AppTest drives the training page: no model, start, poll with at.run(), stop (twice), bad data, Train twice;
+a run started here is recorded in the run history by its job."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from components.training_jobs import JOB_ID, job_registry
 from studio.graph.presets import load_preset
+from studio.runs.store import RunStore
 from studio.training import datasets
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
@@ -75,6 +77,8 @@ def test_train_poll_stop_and_evaluate():
     assert len(at.dataframe) >= 1 and len(at.get("plotly_chart")) >= 3, "metrics table, live charts and the confusion matrix"
     assert {button.label for button in at.get("download_button")} >= {"Download model.keras", "Download model.h5"}
     assert not at.error
+    record = RunStore().get_run(job.id)  # the page gave the job a recorder: the run was closed before it showed as stopped
+    assert record.status == "stopped" and record.epochs == len(job.log.epochs()) and sorted(record.model_files) == ["h5", "keras"]
 
 
 def test_data_that_does_not_fit_is_refused_before_training():

@@ -1,4 +1,5 @@
-"""Run history: records survive a restart, concurrent writers lose nothing, crashed runs end as failed."""
+"""Run history: records survive a restart, concurrent writers lose nothing, crashed runs end as failed, the
+runs folder is the user's, one history-CSV format, the recorder a job is given, and no Keras in studio.runs."""
 
 from __future__ import annotations
 
@@ -9,24 +10,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from studio.cli import main as cli
 from studio.graph.presets import load_preset
-from studio.runs.store import (
-    CRASH_MESSAGE,
-    RunStore,
-    RunStoreError,
-    compare_runs,
-    diff_specs,
-    history_csv,
-    keras_callback,
-    record_job,
-    runs_dir,
-    start_job_run,
-)
+from studio.runs.compare import compare_runs, diff_specs
+from studio.runs.history import history_csv, write_history_csv
+from studio.runs.recorder import RunRecorder
+from studio.runs.store import CRASH_MESSAGE, RunStore, RunStoreError, runs_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = {"optimizer": "RMSprop", "learning_rate": 0.001, "batch_size": 64, "epochs": 2}
@@ -91,12 +83,21 @@ def test_bad_status_and_bad_ids_are_refused(tmp_path: Path) -> None:
         store.run_folder("../elsewhere")
 
 
-def test_runs_folder_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_runs_folder_is_the_users_unless_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import platformdirs
+
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path / "mine"))
     assert runs_dir() == tmp_path / "mine"
     assert RunStore().root == tmp_path / "mine"
+    assert runs_dir(tmp_path / "option") == tmp_path / "option", "--runs-dir beats the environment"
     monkeypatch.delenv("STUDIO_RUNS_DIR")
-    assert runs_dir() == REPO / "runs"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where Linux keeps a user's application data
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    default = runs_dir()
+    assert default == Path(platformdirs.user_data_dir("keras-functional-studio", appauthor=False)) / "runs"
+    assert not default.resolve().is_relative_to(REPO.resolve()), "runs live with the user, not in the checkout"
+    if sys.platform.startswith("linux"):
+        assert default == tmp_path / "data" / "keras-functional-studio" / "runs"
 
 
 def test_threads_writing_at_once_lose_nothing(tmp_path: Path) -> None:
@@ -125,15 +126,12 @@ def test_threads_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert store.get_run(shared).epochs == 30
 
 
-# The subprocesses load studio/runs.py on its own (it needs only the standard library), so they skip
-# the TensorFlow import that `import studio` does; the store code they run is the same.
+# The subprocesses import the store as the app does; it needs only the standard library and platformdirs,
+# so they skip TensorFlow (checked below: no Keras in studio.runs).
 _LOAD_STORE = f"""
-import importlib.util, sys
-_spec = importlib.util.spec_from_file_location("studio_runs", {str(REPO / "studio" / "runs.py")!r})
-_module = importlib.util.module_from_spec(_spec)
-sys.modules["studio_runs"] = _module
-_spec.loader.exec_module(_module)
-RunStore = _module.RunStore
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from studio.runs.store import RunStore
 """
 
 _WRITER = (
@@ -219,6 +217,31 @@ def test_history_csv_has_one_row_per_epoch() -> None:
     assert text.splitlines() == ["epoch,loss,val_loss", "1,0.5,", "2,0.25,0.3"]
 
 
+def test_history_csv_leaves_out_wall_clock_columns_and_writes_in_place(tmp_path: Path) -> None:
+    import numpy as np
+
+    records = [
+        {"epoch": 1, "loss": np.float32(0.5), "time": 1.5, "wall": 1.7e9, "epoch_time_s": 1.5, "val_loss": None},
+        {"epoch": 2, "loss": 0.25, "time": 2.5, "wall": 1.7e9, "epoch_time_s": 1.0, "val_loss": 0.3},
+    ]
+    text = history_csv(records)
+    assert text == "epoch,epoch_time_s,loss,val_loss\n1,1.5,0.5,\n2,1.0,0.25,0.3\n"
+    path = write_history_csv(tmp_path / "run" / "history.csv", records)
+    assert path.read_bytes() == text.encode() and [p.name for p in path.parent.iterdir()] == ["history.csv"]
+
+
+def test_studio_runs_imports_no_keras() -> None:
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+        "import studio.runs.store, studio.runs.recorder, studio.runs.compare, studio.runs.history, studio.cli.runs\n"
+        "heavy = sorted(name for name in sys.modules if name.split('.')[0] in ('keras', 'tensorflow', 'streamlit'))\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_spec_diff_by_layer_id() -> None:
     before = load_preset("mnist_mlp")
     after = before.copy()
@@ -260,51 +283,44 @@ def test_runs_command_lists_shows_and_compares(tmp_path: Path, monkeypatch: pyte
     assert cli.main(["runs", "--dir", str(tmp_path)]) == 0
     listing = capsys.readouterr().out
     assert listing.splitlines()[0].split()[:3] == ["RUN", "STATUS", "STARTED"] and first in listing and second in listing
-    assert cli.main(["runs", "--dir", str(tmp_path), "--show", first]) == 0
+    assert cli.main(["runs", "--runs-dir", str(tmp_path), "--show", first]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == first
-    assert cli.main(["runs", "--dir", str(tmp_path), "--compare", first, second]) == 0
+    assert cli.main(["runs", "--runs-dir", str(tmp_path), "--compare", first, second]) == 0
     assert "same architecture" in capsys.readouterr().out
     assert cli.main(["runs", "--dir", str(tmp_path), "--show", "nope"]) == 2
     assert "There is no run 'nope'" in capsys.readouterr().err
-    assert cli.main(["runs", "--dir", str(tmp_path / "empty")]) == 0
+    assert cli.main(["runs", "--runs-dir", str(tmp_path / "empty")]) == 0
     assert "No runs stored" in capsys.readouterr().out
 
 
-def test_keras_callback_records_each_epoch_while_training(tmp_path: Path) -> None:
-    import keras
-    import numpy as np
-
+def test_a_recorder_records_one_job_run_once_with_its_files(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
-    run_id = store.start_run(load_preset("mnist_mlp"), {}, "mnist")
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mean_squared_error")
-    model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[keras_callback(store, run_id)])
-    record = RunStore(tmp_path).get_run(run_id)
-    assert record.status == "running" and [row["epoch"] for row in record.history] == [1, 2, 3]
-    assert all("loss" in row for row in record.history)
-
-
-def _job(status: str, epochs: list[dict], error: str | None = None) -> SimpleNamespace:
-    """What record_job reads of a studio.training.job.TrainingJob."""
-    spec = load_preset("mnist_mlp")
-    return SimpleNamespace(
-        id="job-1", status=status, error=error, model=None, evaluation=None, created=100.0, started=101.0, finished=109.0,
-        dataset_summary={"name": "MNIST", "source": "offline sample"},
-        request=SimpleNamespace(spec=spec, settings=SimpleNamespace(to_dict=lambda: {"epochs": 2}), dataset_key="mnist"),
-        log=SimpleNamespace(epochs=lambda: epochs),
-    )  # fmt: skip
-
-
-def test_a_job_started_live_is_closed_once_and_a_deleted_one_stays_deleted(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
-    running = _job("running", [])
-    assert start_job_run(store, running) == "job-1"
-    assert record_job(store, running) is None  # not ended yet
-    ended = _job("stopped", [{"epoch": 1, "loss": 0.5, "wall": 1.0}, {"epoch": 2, "loss": 0.4, "wall": 2.0}])
-    assert record_job(store, ended) == "job-1"
+    recorder = RunRecorder(store)
+    recorder.run_started("job-1", load_preset("mnist_mlp").to_dict(), {"epochs": 2}, {"key": "mnist", "name": "MNIST"}, 101.0)
+    with pytest.raises(RuntimeError, match="give each job its own"):
+        recorder.run_started("job-2", {}, {}, {}, 102.0)
+    recorder.epoch_ended(1, {"epoch": 1, "loss": 0.5, "wall": 1.0, "time": 0.5, "epoch_time_s": 0.5})
+    recorder.heartbeat()
+    recorder.epoch_ended(2, {"epoch": 2, "loss": 0.4, "wall": 2.0, "time": 1.0, "epoch_time_s": 0.5})
+    assert store.get_run("job-1").status == "running"
+    folder = recorder.model_folder()
+    assert folder == tmp_path / "job-1"
+    (folder / "model.keras").write_bytes(b"weights")  # the job saves its files itself, then hands over the paths
+    recorder.run_ended("stopped", {"loss": 0.4}, None, 109.0, {"keras": folder / "model.keras"})
+    assert recorder.ended.is_set()
     record = store.get_run("job-1")
     assert (record.status, record.started_at, record.ended_at) == ("stopped", 101.0, 109.0)
-    assert record.history == [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}]
-    assert record.dataset == {"key": "mnist", "name": "MNIST", "source": "offline sample"}
-    store.delete_run("job-1")
-    assert record_job(store, ended) is None and not store.has_run("job-1")
+    assert record.history == [{"epoch": 1, "loss": 0.5, "epoch_time_s": 0.5}, {"epoch": 2, "loss": 0.4, "epoch_time_s": 0.5}]
+    assert record.model_files == {"keras": "model.keras"} and store.model_file("job-1", "keras").read_bytes() == b"weights"
+    assert (folder / "history.csv").read_text() == history_csv(record.history)
+    assert not [path.name for path in folder.iterdir() if path.name.startswith(".")], "no temporary file left behind"
+
+
+def test_a_run_deleted_while_it_trains_is_not_recorded_again(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    recorder = RunRecorder(store)
+    recorder.run_started("job-1", load_preset("mnist_mlp").to_dict(), {}, {"key": "mnist"}, 101.0)
+    store.delete_run("job-1")  # the user deletes it on the Runs page while it trains
+    assert recorder.model_folder() is None
+    recorder.run_ended("finished", {}, None, 109.0, {})
+    assert not store.has_run("job-1") and not (tmp_path / "job-1").exists()

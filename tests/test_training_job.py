@@ -1,9 +1,15 @@
-"""Training jobs: lifecycle, per-batch logs, stop mid-epoch keeps the model, failures, NaN loss, the queue,
-the heartbeat and the clear_session guard."""
+"""Training jobs: lifecycle, per-batch logs, stop mid-epoch keeps the model, failures, NaN loss and NaN
+weights (with oneDNN on and off), reproducible seeds, the queue, the heartbeat and the clear_session guard."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -11,7 +17,6 @@ import pytest
 
 from studio.graph.presets import load_preset
 from studio.training import datasets
-from studio.training.datasets import Dataset
 from studio.training.job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, TrainingJob, TrainingRequest, train_now
 from studio.training.queue import JobRegistry
 from studio.training.settings import default_settings
@@ -104,16 +109,101 @@ def test_data_that_does_not_fit_fails_before_training_with_a_clear_message():
     assert job.log.snapshot().batches == []
 
 
-def test_a_nan_loss_stops_and_says_so():
-    spec = load_preset("mnist_mlp")
-    settings = default_settings(spec)
-    settings.epochs, settings.steps_per_execution, settings.validation_split = 3, 1, 0.0
-    x = np.full((64, 784), 3e38, np.float32)  # finite, but the first Dense layer overflows to inf, then inf - inf
-    y = np.zeros(64, np.int64)
-    data = Dataset("huge", "huge values", "synthetic", [x], [y], [x[:8]], [y[:8]], ["img"], ["dense_2"])
-    job = train_now(TrainingRequest(spec, settings, dataset=data))
-    assert job.status == FAILED and "NaN" in job.error and "epoch 1" in job.error
-    assert len(job.log.epochs()) <= 1
+ROOT = Path(__file__).resolve().parents[1]
+
+# The tutorial MLP on values so large that its first Dense layer overflows (inf - inf = NaN). With oneDNN
+# (TensorFlow's default on AVX-512 CPUs) graph mode fuses MatMul+BiasAdd+ReLU and that ReLU maps NaN to 0,
+# so the logged loss can stay finite while the weights are NaN: the job must fail either way.
+_NAN_RUN = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from studio.graph.presets import load_preset
+from studio.training.datasets import Dataset
+from studio.training.job import TrainingRequest, train_now
+from studio.training.settings import default_settings
+from tensorflow.python.util import _pywrap_util_port
+
+spec = load_preset("mnist_mlp")
+settings = default_settings(spec)
+settings.epochs, settings.steps_per_execution, settings.validation_split = 3, 1, 0.0
+x = np.full((64, 784), 3e38, np.float32)
+y = np.zeros(64, np.int64)
+data = Dataset("huge", "huge values", "synthetic", [x], [y], [x[:8]], [y[:8]], ["img"], ["dense_2"])
+job = train_now(TrainingRequest(spec, settings, dataset=data))
+print(json.dumps({"status": job.status, "error": job.error, "epochs": len(job.log.epochs()),
+                  "onednn": bool(_pywrap_util_port.IsMklEnabled())}))
+"""
+
+
+def _nan_run(onednn: str) -> subprocess.Popen:
+    environment = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "STUDIO_OFFLINE": "1"}
+    command = [sys.executable, "-c", _NAN_RUN, str(ROOT)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def test_a_nan_run_fails_with_onednn_on_and_off():
+    """The flag is read when TensorFlow is imported, so each setting gets its own process."""
+    processes = {flag: _nan_run(flag) for flag in ("1", "0")}
+    for flag, process in processes.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["status"] == FAILED, f"TF_ENABLE_ONEDNN_OPTS={flag}: {result}"
+        assert "NaN" in result["error"] and "epoch 1" in result["error"], result
+        assert result["epochs"] <= 1, result
+
+
+class NanIntoMovingMean(keras.callbacks.Callback):
+    """Puts NaN into a BatchNormalization layer's moving mean after the first step: training-mode batches use
+    batch statistics, so the loss stays finite while the model (evaluated with moving statistics) is broken,
+    the situation oneDNN's fused ReLU creates on some CPUs."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 0:
+            layer = self.model.get_layer("batch_normalization")
+            layer.moving_mean.assign(np.full(layer.moving_mean.shape, np.nan, np.float32))
+
+
+def _mlp_with_batch_norm() -> keras.Model:
+    inputs = keras.Input((784,), name="img")
+    hidden = keras.layers.Dense(32, activation="relu", name="dense")(inputs)
+    hidden = keras.layers.BatchNormalization(name="batch_normalization")(hidden)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="dense_2")(hidden), name="bn_mlp")
+
+
+def test_non_finite_weights_stop_the_run_even_when_the_loss_stays_finite():
+    request = mnist_request(epochs=3, batch_size=64, steps=1, samples=256)
+    request.model = _mlp_with_batch_norm()
+    request.callbacks.append(NanIntoMovingMean())
+    job = train_now(request)
+    losses = [record["loss"] for record in job.log.epochs()]
+    assert losses and all(np.isfinite(losses)), "the logged loss never showed it"
+    assert job.status == FAILED, job.describe()
+    assert "weights of layer 'batch_normalization'" in job.error and "the end of epoch 1" in job.error, job.error
+    assert len(losses) == 1, "stopped at the end of the first epoch"
+
+
+def test_the_same_seed_gives_the_same_initial_weights_and_history():
+    class InitialWeights(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = [weight.copy() for weight in self.model.get_weights()]
+
+    def run(seed: int, before: int) -> tuple[list[np.ndarray], list[dict]]:
+        keras.utils.set_random_seed(before)  # whatever random state the process is in before the run ...
+        keras.random.uniform((before,))  # ... and some random numbers drawn since
+        request = mnist_request(epochs=2, steps=1, samples=300, seed=seed)
+        initial = InitialWeights()
+        request.callbacks.append(initial)
+        job = train_now(request)
+        assert job.status == FINISHED, job.describe()
+        history = [{k: v for k, v in record.items() if k not in ("time", "wall", "epoch_time_s")} for record in job.log.epochs()]
+        return initial.weights, history
+
+    first, second, other = run(7, before=1), run(7, before=2), run(8, before=1)
+    assert all(np.array_equal(a, b) for a, b in zip(first[0], second[0], strict=True)), "same seed: same initial weights"
+    assert first[1] == second[1], "same seed and data: same history"
+    assert not all(np.array_equal(a, b) for a, b in zip(first[0], other[0], strict=True)), "another seed: other weights"
 
 
 def test_two_sessions_queue_one_at_a_time(registry):
@@ -148,15 +238,43 @@ def test_a_released_session_stops_its_job_unless_a_page_touches_it():
     assert job.abandoned(grace_s=0.0) is None
 
 
+class Gate(keras.callbacks.Callback):
+    """Holds fit inside its third step group until the test lets it go (runs in the training thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = 0
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps == 3:
+            self.reached.set()
+            assert self.release.wait(WAIT_S)
+
+
 def test_clear_session_is_skipped_while_a_job_trains(registry):
-    job = registry.submit(mnist_request(epochs=2, batch_size=32, steps=1, samples=600))
-    wait_until(lambda: job.status == RUNNING)
-    for _ in range(20):
-        keras.backend.clear_session()  # what Streamlit does after every script run
-        time.sleep(0.02)
+    from keras.src.backend.common import global_state
+
+    gate = Gate()
+    request = mnist_request(epochs=2, batch_size=32, steps=1, samples=600)
+    request.callbacks.append(gate)
+    job = registry.submit(request)
+    assert gate.reached.wait(WAIT_S), "fit reached its third step"
+    tracker = global_state.GLOBAL_STATE_TRACKER
+    try:
+        assert job.status == RUNNING and job.snapshot().progress.phase == "training"
+        keras.backend.clear_session()  # what Streamlit does after every script run; fit is held mid-epoch
+        assert global_state.GLOBAL_STATE_TRACKER is tracker, "the call landed during fit and was skipped"
+    finally:
+        gate.release.set()
     assert job.done.wait(WAIT_S)
     assert job.status == FINISHED, job.describe()
+    assert [record["epoch"] for record in job.log.epochs()] == [1, 2] and job.evaluation is not None
     assert keras.backend.clear_session.studio_guard
+    wait_until(lambda: not registry.busy())
+    keras.backend.clear_session()
+    assert global_state.GLOBAL_STATE_TRACKER is not tracker, "with no job running, clear_session goes through again"
 
 
 def test_early_stopping_and_best_checkpoint():
@@ -165,3 +283,15 @@ def test_early_stopping_and_best_checkpoint():
     assert job.status == FINISHED, job.describe()
     losses = [record["val_loss"] for record in job.log.epochs()]
     assert job.best_epoch == 1 + losses.index(min(losses))
+
+
+def test_the_training_package_never_imports_the_run_history():
+    """A job reports to the observer it is given; studio.training knows nothing of studio.runs."""
+    import ast
+
+    for path in sorted((ROOT / "studio" / "training").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+            assert not [name for name in names if name.startswith("studio.runs")], f"{path.name} imports {names}"

@@ -10,7 +10,13 @@ from studio.cli.main import EXIT_OK, Command, CommandError, write_text
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", metavar="DIR", help="the runs folder (default: $STUDIO_RUNS_DIR or runs/ at the repository root)")
+    parser.add_argument(
+        "--runs-dir",
+        "--dir",
+        dest="runs_dir",
+        metavar="DIR",
+        help="the runs folder (default: $STUDIO_RUNS_DIR, else runs/ in your user data folder)",
+    )
     parser.add_argument("--status", choices=("running", "completed", "stopped", "failed"), help="only runs with this status")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--show", metavar="RUN_ID", help="everything stored about one run, as JSON")
@@ -35,9 +41,10 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from studio.runs.store import RunStore, RunStoreError, compare_runs, plain
+    from studio.runs.compare import compare_runs
+    from studio.runs.store import RunStore, RunStoreError, plain, runs_dir
 
-    store = RunStore(args.dir)
+    store = RunStore(runs_dir(args.runs_dir))
     try:
         if args.show:
             record = store.get_run(args.show)

@@ -1,13 +1,13 @@
 """``python -m studio train SPEC [--epochs N] [--batch-size N] [--data NAME|FILE] --out DIR``: the app's
 training engine from the terminal, with a progress bar; writes model.keras, model.h5, history.csv
-and run.json into DIR."""
+and run.json into DIR, and records the run in the run history (--runs-dir, $STUDIO_RUNS_DIR or the
+user's data folder)."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import logging
+import sqlite3
 import sys
 import threading
 import time
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.cli.main import Command, CommandError, positive_int
+from studio.runs.history import write_history_csv
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 BAR_WIDTH = 28
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--autoencoder", action="store_true", help="with a data FILE: the target of each sample is its input")
     parser.add_argument("--max-samples", type=positive_int, help="train on at most this many samples (quick runs)")
     parser.add_argument("--offline", action="store_true", help="do not try to download datasets; use the shipped MNIST sample")
+    parser.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        help="record the run in this runs folder (default: $STUDIO_RUNS_DIR, else runs/ in your user data folder)",
+    )
 
 
 def _bad_input(message: str) -> CommandError:
@@ -145,22 +151,11 @@ def save_run(job: Any, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if job.model is not None:
-        job.model.save(out / "model.keras")
-        absl = logging.getLogger("absl")
-        level = absl.level
-        absl.setLevel(logging.ERROR)  # Keras's "HDF5 is legacy" warning: the .h5 is asked for on purpose
-        try:
-            job.model.save(out / "model.h5")
-        finally:
-            absl.setLevel(level)
-        written += [out / "model.keras", out / "model.h5"]
+        from studio.io.model_files import save_model_files
+
+        written += list(save_model_files(job.model, out, "model").values())
     epochs = job.log.epochs()
-    columns = ["epoch", "epoch_time_s"] + sorted({k for record in epochs for k in record} - {"epoch", "epoch_time_s", "time", "wall"})
-    with open(out / "history.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(epochs)
-    written.append(out / "history.csv")
+    written.append(write_history_csv(out / "history.csv", epochs))  # the run store's and the app's format
     request = job.request
     run = {
         "status": job.status,
@@ -184,14 +179,29 @@ def save_run(job: Any, out: Path) -> list[Path]:
     return written
 
 
+def _say_where_recorded(recorder: Any, run_id: str) -> None:
+    """One line: where the run history keeps this run (or that it could not be recorded)."""
+    if recorder.run_id is not None and recorder.store.has_run(run_id):
+        folder = recorder.store.run_folder(run_id)
+        print(f"recorded run {run_id} in {folder} (see: python -m studio runs --runs-dir {recorder.store.root} --show {run_id})")
+    else:
+        print(f"the run was not recorded in the run history at {recorder.store.root} (see the warnings above)", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Train in a worker thread, show progress, write the files; exit 2 with one message on bad input."""
+    from studio.runs.recorder import RunRecorder
+    from studio.runs.store import RunStore, runs_dir
     from studio.training.job import FAILED, TrainingJob
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise _bad_input(f"--out '{out}' is a file; expected a folder (it is created when missing)")
     request = _request(args)
+    try:
+        request.observer = RunRecorder(RunStore(runs_dir(args.runs_dir)))  # the job records its own run there
+    except (OSError, sqlite3.Error) as error:
+        raise _bad_input(f"Cannot record runs in '{runs_dir(args.runs_dir)}': {error}; pass --runs-dir DIR") from error
     job = TrainingJob(request)
     worker = threading.Thread(target=job.run, name="studio-train", daemon=True)
     worker.start()
@@ -203,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: {summary.get('name')} ({summary.get('source')}), {job.num_train_samples:,} training samples", file=sys.stderr)
     for path in save_run(job, out):
         print(f"wrote {path}")
+    _say_where_recorded(request.observer, job.id)
     if job.evaluation:
         print(f"test: {_metric_text(job.evaluation.metrics)}")
     if job.status == FAILED:

@@ -4,16 +4,18 @@ The index (``runs.sqlite`` in the runs folder) holds one row per run and one row
 it is written in short ``BEGIN IMMEDIATE`` transactions in WAL mode with a busy timeout, so several
 threads and processes can record runs at once without losing a write. Each run also gets a folder
 ``<runs folder>/<run id>/`` with ``spec.json``, ``settings.json``, ``history.csv`` and its model
-files. A run whose process died (or stopped sending heartbeats) while ``running`` is marked
-``failed`` the next time a store is opened. The runs folder is ``$STUDIO_RUNS_DIR`` or ``runs/``.
+files, each written under a temporary name and renamed into place. A run whose process died (or
+stopped sending heartbeats) while ``running`` is marked ``failed`` the next time a store is opened.
+
+The runs folder is ``$STUDIO_RUNS_DIR`` when set, else ``runs/`` in the user's data folder
+(platformdirs' ``user_data_dir("keras-functional-studio")``), never the checkout. This module
+imports no Keras: a training job records its run through :class:`studio.runs.recorder.RunRecorder`,
+saving its model files itself and handing the store their paths.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import logging
 import os
 import secrets
 import shutil
@@ -27,8 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
+from studio.runs.history import write_history_csv
+
 RUNS_DIR_VARIABLE = "STUDIO_RUNS_DIR"
-DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
+APP_NAME = "keras-functional-studio"
 INDEX_NAME = "runs.sqlite"
 STATUSES = ("running", "completed", "stopped", "failed")
 STALE_AFTER_SECONDS = 15 * 60
@@ -91,10 +97,17 @@ class RunRecord(RunSummary):
         return {name: [row.get(name) for row in self.history] for name in names}
 
 
-def runs_dir() -> Path:
-    """The runs folder: ``$STUDIO_RUNS_DIR`` when set, else ``runs/`` at the repository root."""
+def default_runs_dir() -> Path:
+    """``runs/`` in this user's data folder (e.g. ~/.local/share/keras-functional-studio/runs on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "runs"
+
+
+def runs_dir(override: str | Path | None = None) -> Path:
+    """The runs folder: ``override`` (a --runs-dir option) if given, else ``$STUDIO_RUNS_DIR``, else the user's data folder."""
+    if override is not None and str(override).strip():
+        return Path(override).expanduser()
     configured = os.environ.get(RUNS_DIR_VARIABLE, "").strip()
-    return Path(configured).expanduser() if configured else DEFAULT_RUNS_DIR
+    return Path(configured).expanduser() if configured else default_runs_dir()
 
 
 def plain(value: Any) -> Any:
@@ -116,7 +129,8 @@ def _dumps(value: Any) -> str:
     return json.dumps(plain(value), ensure_ascii=False, sort_keys=True)
 
 
-def _spec_dict(spec: Any) -> dict[str, Any]:
+def spec_dict(spec: Any) -> dict[str, Any]:
+    """A spec (GraphSpec or its dict) as a plain dict."""
     return spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
 
 
@@ -137,21 +151,18 @@ def _process_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path`` to write to before renaming into place (never read as the real file)."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def history_csv(history: list[dict[str, Any]]) -> str:
-    """Per-epoch rows as CSV text, the epoch first and the metric columns sorted."""
-    names = sorted({key for row in history for key in row if key != "epoch"})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["epoch", *names])
-    for row in history:
-        writer.writerow([row.get("epoch", ""), *("" if row.get(name) is None else row.get(name) for name in names)])
-    return buffer.getvalue()
+    temporary = temporary_name(path)
+    try:
+        temporary.write_text(text, encoding="utf-8", newline="")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class RunStore:
@@ -218,7 +229,7 @@ class RunStore:
     ) -> str:
         """Record a new running run (spec, compile/fit settings, dataset choice); returns its id (``run_id`` if given)."""
         run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(4)
-        spec_data = _spec_dict(spec)
+        spec_data = spec_dict(spec)
         dataset_data = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
         now = time.time()
         folder = self.run_folder(run_id)
@@ -253,11 +264,17 @@ class RunStore:
             connection.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'", (time.time(), run_id))
 
     def add_model_file(self, run_id: str, source: str | Path, label: str | None = None) -> Path:
-        """Copy a saved model file into the run's folder and record it under `label` (default: its suffix)."""
+        """Record a saved model file under `label` (default: its suffix); a file saved elsewhere is copied in
+        under a temporary name and renamed into place (the store never saves a model itself)."""
         source = Path(source)
         target = self.run_folder(run_id) / source.name
         if source.resolve() != target.resolve():
-            shutil.copyfile(source, target)
+            temporary = temporary_name(target)
+            try:
+                shutil.copyfile(source, temporary)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
         key = label or source.suffix.lstrip(".")
         with self._transaction() as connection:
             files = json.loads(self._require(connection, run_id)["model_files_json"])
@@ -273,17 +290,17 @@ class RunStore:
         error: str | None = None,
         ended_at: float | None = None,
     ) -> None:
-        """Close a run as completed, stopped or failed, with its final metrics (and why it failed)."""
+        """Close a run as completed, stopped or failed, with its final metrics (and why it failed); its
+        history.csv is in place before the run reads as ended."""
         if status not in STATUSES or status == "running":
             raise RunStoreError(f"A run ends as completed, stopped or failed. Received: {status!r}")
+        write_history_csv(self.run_folder(run_id) / "history.csv", self.get_run(run_id).history)
         with self._transaction() as connection:
             self._require(connection, run_id)
             connection.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, final_metrics_json = ?, error = ? WHERE id = ?",
                 (status, ended_at or time.time(), _dumps(final_metrics or {}), error, run_id),
             )
-        record = self.get_run(run_id)
-        _write_atomic(self.run_folder(run_id) / "history.csv", history_csv(record.history))
 
     def mark_crashed_runs(self) -> list[str]:
         """Mark ``running`` runs whose process is gone (this host) or whose heartbeat is stale as failed."""
@@ -364,162 +381,3 @@ class RunStore:
         if label not in record.model_files:
             raise RunStoreError(f"Run '{run_id}' has no '{label}' model file; it has: {', '.join(record.model_files) or 'none'}")
         return self.run_folder(run_id) / record.model_files[label]
-
-
-def keras_callback(store: RunStore, run_id: str, heartbeat_seconds: float = 10.0) -> Any:
-    """A Keras callback that records every epoch's logs and sends heartbeats during long epochs."""
-    import keras
-
-    class RunRecorderCallback(keras.callbacks.Callback):
-        """Writes epoch logs and heartbeats to the run store."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._last_beat = time.monotonic()
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            if time.monotonic() - self._last_beat >= heartbeat_seconds:
-                self._last_beat = time.monotonic()
-                store.heartbeat(run_id)
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            self._last_beat = time.monotonic()
-            store.record_epoch(run_id, epoch + 1, dict(logs or {}))  # 1-based, as Keras prints "Epoch 1/5"
-
-    return RunRecorderCallback()
-
-
-# --- training jobs ------------------------------------------------------------------------------
-
-JOB_STATUSES = {"finished": "completed", "stopped": "stopped", "failed": "failed"}
-MAX_PARAMS_WITH_FILES = 50_000_000  # bigger models (VGG16: 138M) are recorded without their model files
-
-
-def start_job_run(store: RunStore, job: Any) -> str:
-    """Record a ``studio.training.job.TrainingJob`` as running (run id = job id); call when its fit starts."""
-    settings = job.request.settings.to_dict() if hasattr(job.request.settings, "to_dict") else dict(job.request.settings)
-    dataset = {"key": job.request.dataset_key, **(getattr(job, "dataset_summary", None) or {})}
-    return store.start_run(job.request.spec, settings, dataset, run_id=job.id, started_at=job.started or job.created)
-
-
-def record_job(store: RunStore, job: Any) -> str | None:
-    """Close (or, if never started, store whole) the run of an ended job with its epochs, metrics and model files, once."""
-    status = JOB_STATUSES.get(job.status)
-    if status is None or store.was_deleted(job.id):
-        return None  # still queued, running or stopping; or deleted by the user
-    if store.has_run(job.id) and store.get_run(job.id).status != "running":
-        return job.id
-    if not store.has_run(job.id):
-        start_job_run(store, job)
-    for index, record in enumerate(job.log.epochs(), start=1):
-        logs = {key: value for key, value in record.items() if key not in ("epoch", "wall", "time")}
-        store.record_epoch(job.id, int(record.get("epoch", index)), logs)
-    model = getattr(job, "model", None)
-    if model is not None and model.count_params() <= MAX_PARAMS_WITH_FILES:
-        from studio.io.model_files import save_model_files, snapshot_model
-
-        try:
-            for path in save_model_files(snapshot_model(model), store.run_folder(job.id), "model").values():
-                store.add_model_file(job.id, path)
-        except Exception as error:  # noqa: BLE001 - a model that cannot be saved still leaves its run recorded
-            logging.getLogger(__name__).warning("Run %s: the model files could not be saved: %s", job.id, error)
-    final = job.evaluation.to_dict() if getattr(job, "evaluation", None) else {}
-    store.finish_run(job.id, status, final, job.error, ended_at=job.finished)
-    return job.id
-
-
-# --- comparing runs ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One difference between two runs: where, what kind, and the value in run A and in run B."""
-
-    where: str
-    kind: str
-    before: Any
-    after: Any
-
-
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts -> ``{"a.b.c": leaf}`` (lists are leaves)."""
-    if isinstance(value, dict) and value:
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix: value}
-
-
-def diff_values(a: dict[str, Any], b: dict[str, Any], kind: str = "setting", prefix: str = "") -> list[Difference]:
-    """Key-by-key differences of two nested dicts (missing on one side shows as None)."""
-    flat_a, flat_b = _flatten(plain(a), prefix), _flatten(plain(b), prefix)
-    keys = sorted(set(flat_a) | set(flat_b))
-    return [Difference(key, kind, flat_a.get(key), flat_b.get(key)) for key in keys if flat_a.get(key) != flat_b.get(key)]
-
-
-def diff_specs(a: Any, b: Any, prefix: str = "") -> list[Difference]:
-    """What differs between two specs, by layer id and call id (nested models compared layer by layer)."""
-    a, b = plain(_spec_dict(a)), plain(_spec_dict(b))
-    layers_a = {layer["id"]: layer for layer in a.get("layers", [])}
-    layers_b = {layer["id"]: layer for layer in b.get("layers", [])}
-    differences: list[Difference] = []
-    if a.get("name") != b.get("name"):
-        differences.append(Difference(prefix + "(model name)", "name", a.get("name"), b.get("name")))
-    for layer_id in [*layers_a, *(key for key in layers_b if key not in layers_a)]:
-        where = prefix + layer_id
-        first, second = layers_a.get(layer_id), layers_b.get(layer_id)
-        if second is None:
-            differences.append(Difference(where, "layer removed", first["type"], None))
-        elif first is None:
-            differences.append(Difference(where, "layer added", None, second["type"]))
-        elif first["type"] != second["type"]:
-            differences.append(Difference(where, "layer type", first["type"], second["type"]))
-        elif first["type"] == "Model":
-            differences += diff_specs(first["config"].get("spec", {}), second["config"].get("spec", {}), where + "/")
-        else:
-            differences += diff_values(first.get("config", {}), second.get("config", {}), "layer config", where)
-        if first and second and first.get("trainable", True) != second.get("trainable", True):
-            differences.append(Difference(where + ".trainable", "trainable", first.get("trainable", True), second.get("trainable", True)))
-    calls_a = {call["id"]: call for call in a.get("calls", [])}
-    calls_b = {call["id"]: call for call in b.get("calls", [])}
-    for call_id in [*calls_a, *(key for key in calls_b if key not in calls_a)]:
-        first, second = calls_a.get(call_id), calls_b.get(call_id)
-        if first is None or second is None:
-            if call_id not in layers_a or call_id not in layers_b:  # a layer's own call: already reported
-                kind = "call added" if first is None else "call removed"
-                differences.append(Difference(prefix + call_id, kind, first and first["inputs"], second and second["inputs"]))
-        elif first["inputs"] != second["inputs"] or first["layer"] != second["layer"]:
-            differences.append(Difference(prefix + call_id, "wiring", first, second))
-    for key in ("inputs", "outputs"):
-        if a.get(key) != b.get(key):
-            differences.append(Difference(prefix + f"(model {key})", key, a.get(key), b.get(key)))
-    return differences
-
-
-@dataclass
-class RunComparison:
-    """Two runs side by side: architecture, settings, dataset and final metrics."""
-
-    first: RunRecord
-    second: RunRecord
-    architecture: list[Difference]
-    settings: list[Difference]
-    dataset: list[Difference]
-
-    @property
-    def same_architecture(self) -> bool:
-        """Whether both runs trained the same graph."""
-        return not self.architecture
-
-
-def compare_runs(store: RunStore, first_id: str, second_id: str) -> RunComparison:
-    """What differs between two stored runs."""
-    first, second = store.get_run(first_id), store.get_run(second_id)
-    return RunComparison(
-        first=first,
-        second=second,
-        architecture=diff_specs(first.spec, second.spec),
-        settings=diff_values(first.settings, second.settings, "setting"),
-        dataset=diff_values(first.dataset, second.dataset, "dataset"),
-    )

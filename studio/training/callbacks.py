@@ -2,6 +2,11 @@
 
 With ``steps_per_execution = k`` Keras calls ``on_train_batch_end`` once per group of k steps, so the
 log holds one record per step group (with its step number), which keeps the per-batch hook cheap.
+
+A run whose numbers break is stopped: a non-finite loss after any step group, and non-finite weights
+after the first step group and at the end of every epoch. The weight check matters because the loss
+alone can hide it: on CPUs where TensorFlow uses oneDNN (AVX-512), graph mode fuses MatMul+BiasAdd+ReLU
+and that ReLU maps NaN to 0, so the loss stays finite while the weights are already NaN.
 """
 
 from __future__ import annotations
@@ -10,11 +15,13 @@ import bisect
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+
+from studio.training.observer import notify
 
 
 @dataclass
@@ -96,6 +103,24 @@ class MetricLog:
             return list(self._epochs)
 
 
+def _weight_owners(layers: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(name, layer) for every layer that owns weights, nested models walked (``encoder/conv2d``)."""
+    for layer in layers:
+        inner = getattr(layer, "layers", None)
+        if inner:
+            yield from _weight_owners(inner, f"{prefix}{layer.name}/")
+        elif layer.weights:
+            yield f"{prefix}{layer.name}", layer
+
+
+def non_finite_weights(model: Any) -> str | None:
+    """The name of the first layer with a NaN or infinite weight (``encoder/conv2d``), or None when all are finite."""
+    for name, owner in _weight_owners(list(getattr(model, "layers", []))):
+        if any(not bool(keras.ops.all(keras.ops.isfinite(weight.value))) for weight in owner.weights):
+            return name
+    return None
+
+
 def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
     values = {}
     for name, value in (logs or {}).items():
@@ -107,18 +132,33 @@ def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
 
 
 class RecordingCallback(keras.callbacks.Callback):
-    """Records every step group and epoch into a MetricLog, stops on request or on a NaN loss."""
+    """Records every step group and epoch into a MetricLog (and tells the run observer, if any, each epoch);
+    stops on request, on a non-finite loss and on non-finite weights (after the first step group and at
+    every epoch end)."""
 
     async_safe = True  # thread-safe: lets Keras dispatch batch hooks off the training loop, as for plain fit
 
-    def __init__(self, log: MetricLog, batch_size: int, num_samples: int, should_stop: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        log: MetricLog,
+        batch_size: int,
+        num_samples: int,
+        should_stop: Callable[[], str | None],
+        observer: Any = None,
+        heartbeat_seconds: float = 10.0,
+    ) -> None:
         super().__init__()
         self.log = log
+        self.observer = observer  # a studio.training.observer.RunObserver: gets every epoch record and heartbeats
+        self.heartbeat_seconds = heartbeat_seconds
+        self._last_beat = time.monotonic()
         self.batch_size = batch_size
         self.num_samples = num_samples
         self.should_stop = should_stop
         self.stop_reason: str | None = None
-        self.nan_at: str | None = None
+        self.nan_at: str | None = None  # where the numbers broke ("epoch 1, step 3")
+        self.nan_reason: str | None = None  # what broke, in one sentence
+        self._weights_checked = False  # after the first step group
         self._start = time.perf_counter()
         self._epoch_start = self._start
         self._epoch = 0
@@ -140,11 +180,22 @@ class RecordingCallback(keras.callbacks.Callback):
         self._epoch_start = time.perf_counter()
         self.log.set_progress(epoch=epoch + 1, step=0)
 
-    def _check(self, values: dict[str, float], where: str) -> None:
+    def _broken(self, where: str, reason: str) -> None:
+        if self.nan_at is None:
+            self.nan_at, self.nan_reason = where, reason
+        self.model.stop_training = True
+
+    def _check_weights(self, where: str) -> None:
+        layer = non_finite_weights(self.model) if self.nan_at is None else None
+        if layer is not None:
+            self._broken(where, f"The weights of layer '{layer}' became NaN (or infinite) at {where}")
+
+    def _check(self, values: dict[str, float], where: str, weights: bool = False) -> None:
         loss = values.get("loss")
-        if loss is not None and not math.isfinite(loss) and self.nan_at is None:
-            self.nan_at = where
-            self.model.stop_training = True
+        if loss is not None and not math.isfinite(loss):
+            self._broken(where, f"The loss became NaN (or infinite) at {where}")
+        if weights:
+            self._check_weights(where)
         reason = self.should_stop()
         if reason and self.stop_reason is None:
             self.stop_reason = reason
@@ -166,7 +217,12 @@ class RecordingCallback(keras.callbacks.Callback):
             {"epoch": self._epoch + 1, "step": step, "global_step": global_step, "time": elapsed, "wall": time.time(), **values}
         )
         self.log.set_progress(step=step, samples_seen=samples, elapsed_s=elapsed, samples_per_second=speed, eta_s=eta)
-        self._check(values, f"epoch {self._epoch + 1}, step {step}")
+        if self.observer is not None and time.monotonic() - self._last_beat >= self.heartbeat_seconds:
+            self._last_beat = time.monotonic()
+            notify(self.observer, "heartbeat")
+        first = not self._weights_checked
+        self._weights_checked = True
+        self._check(values, f"epoch {self._epoch + 1}, step {step}", weights=first)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Record the epoch's training and validation metrics and its duration."""
@@ -174,7 +230,9 @@ class RecordingCallback(keras.callbacks.Callback):
         values = _floats(logs)
         record = {"epoch": epoch + 1, "time": now - self._start, "epoch_time_s": now - self._epoch_start, "wall": time.time(), **values}
         self.log.add_epoch(record)
-        self._check(values, f"the end of epoch {epoch + 1}")
+        self._last_beat = time.monotonic()
+        notify(self.observer, "epoch_ended", epoch + 1, record)
+        self._check(values, f"the end of epoch {epoch + 1}", weights=True)
 
 
 class BestWeights(keras.callbacks.Callback):

@@ -5,39 +5,40 @@ time from a queue, so two sessions never train at once (Keras naming and ``clear
 process-wide; jobs never call ``clear_session``). Each job has a lock-protected :class:`MetricLog`,
 a status, an error message, ``stop()`` (ends after the current step group and keeps the model) and a
 heartbeat: a job whose page stops touching it is stopped.
+
+A job is the only writer of its run record: it reports to the run observer it is given
+(``TrainingRequest.observer``, see :mod:`studio.training.observer`), saves the model files itself,
+and publishes its end (status, ``done``) only after the observer has closed the record.
+The random seed is set before the model is built, so a stored seed reproduces the initial weights.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from studio.graph.spec import GraphSpec, SpecError
+from studio.model.build import error_text
+from studio.model.names import KERAS_NAME_RULE, keras_model_name
 from studio.training.callbacks import BestWeights, LogSnapshot, MetricLog, RecordingCallback
 from studio.training.data import TrainingData, fit_to_model
 from studio.training.datasets import DataError, Dataset, load_dataset
 from studio.training.evaluation import Evaluation, evaluate_training
+from studio.training.observer import RunObserver, notify, save_run_files
+from studio.training.pacing import INITIAL_LOSS_MAX_STEP_S, choose_steps_per_execution, estimate_step_seconds, initial_loss, one_or_list
 from studio.training.settings import CompileSettings, SettingsError, compile_arguments
 
 logger = logging.getLogger(__name__)
 
 QUEUED, RUNNING, STOPPING, STOPPED, FINISHED, FAILED = "queued", "running", "stopping", "stopped", "finished", "failed"
 ACTIVE = (QUEUED, RUNNING, STOPPING)
-UPDATE_INTERVAL_S = 0.2  # target time between chart points (>= 1 update/second is required)
-MAX_STEPS_PER_EXECUTION = 128
-MIN_STEPS_FOR_GROUPS = 500  # fewer steps in the whole run: one step per call
-INITIAL_LOSS_MAX_STEP_S = 0.02  # models estimated slower than this get no eager step-0 point
-STEP_OVERHEAD_S = 0.0006  # per-step cost inside a compiled loop for a tiny model on CPU
-CPU_FLOPS = 4e9  # effective training throughput of two CPU cores, measured on the conv presets
-RECURRENT_STEP_S = 0.0005  # per-timestep cost of a recurrent layer's loop
 USER_ERRORS = (SpecError, DataError, SettingsError)
 
 
@@ -53,60 +54,8 @@ class TrainingRequest:
     heartbeat_timeout_s: float | None = None
     max_train_samples: int | None = None
     model: Any = None  # a ready model to train further (fine-tuning); None builds the spec
-
-
-def _leaf_layers(model: Any) -> list[Any]:
-    layers = []
-    for layer in model.layers:
-        layers += _leaf_layers(layer) if hasattr(layer, "layers") and layer.layers else [layer]
-    return layers
-
-
-def _positions(shape: tuple, sequence_length: int) -> int:
-    inner = [sequence_length if d is None else int(d) for d in tuple(shape)[1:-1]]
-    return math.prod(inner) if inner else 1
-
-
-def estimate_step_seconds(model: Any, batch_size: int, sequence_length: int = 1) -> float:
-    """A rough time for one training step on CPU: about 2 * params * positions flops per sample per layer,
-    three times that for forward + backward, plus a per-timestep cost for recurrent layers."""
-    flops, timesteps = 0.0, 0
-    for layer in _leaf_layers(model):
-        params = layer.count_params() if layer.built else 0
-        if not params or type(layer).__name__ == "Embedding":  # a lookup, not a product
-            continue
-        for node in getattr(layer, "_inbound_nodes", []) or [None]:
-            try:
-                shapes = [tuple(t.shape) for t in [*node.input_tensors, *node.output_tensors]]
-            except (AttributeError, TypeError):
-                shapes = []
-            positions = max([_positions(shape, sequence_length) for shape in shapes] or [1])
-            flops += 2.0 * params * positions
-            if hasattr(layer, "cell"):
-                timesteps += positions
-    return 3.0 * flops * batch_size / CPU_FLOPS + STEP_OVERHEAD_S + timesteps * RECURRENT_STEP_S
-
-
-def choose_steps_per_execution(step_seconds: float, steps_per_epoch: int, epochs: int) -> int:
-    """Steps per compiled call so that one step group takes about UPDATE_INTERVAL_S (small models: many).
-
-    Short runs keep 1: tracing the multi-step loop costs more than the per-step overhead it saves.
-    """
-    if steps_per_epoch * epochs < MIN_STEPS_FOR_GROUPS:
-        return 1
-    return int(max(1, min(steps_per_epoch, MAX_STEPS_PER_EXECUTION, UPDATE_INTERVAL_S // step_seconds)))
-
-
-def initial_loss(model: Any, x: list[np.ndarray], y: list[np.ndarray], batch_size: int) -> float | None:
-    """The compiled loss of the untrained model on the first batch, computed eagerly (no tracing), or None."""
-    count = min(batch_size, 256, len(x[0]))
-    try:
-        predictions = model(_one_or_list([a[:count] for a in x]), training=False)
-        value = model.compute_loss(y=_one_or_list([a[:count] for a in y]), y_pred=predictions, training=False)
-        return float(value)
-    except Exception:  # noqa: BLE001 - only a preview point; fit reports real problems
-        logger.debug("no initial loss", exc_info=True)
-        return None
+    observer: RunObserver | None = None  # who keeps the run record (studio.runs.recorder.RunRecorder); None: nobody
+    callbacks: list[Any] = field(default_factory=list)  # extra Keras callbacks for fit (tools, tests)
 
 
 def with_unique_output_names(model: Any, output_names: list[str]) -> Any:
@@ -121,28 +70,11 @@ def with_unique_output_names(model: Any, output_names: list[str]) -> Any:
     return keras.Model(inputs, outputs, name=model.name)
 
 
-def trainable_name(name: str) -> str:
-    """A model name TensorFlow accepts as a name scope (Keras 3.15 cannot fit a model named 'mnist model')."""
-    safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
-    return safe if re.match(r"^[A-Za-z0-9.]", safe) else f"model{safe}"
-
-
 def _validation_split(data: list[np.ndarray], split: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The same split as Keras's ``validation_split``: the last fraction, before any shuffling."""
     count = len(data[0])
     at = int(math.floor(count * (1.0 - split)))
     return [a[:at] for a in data], [a[at:] for a in data]
-
-
-def _one_or_list(arrays: list[np.ndarray]) -> Any:
-    return arrays[0] if len(arrays) == 1 else arrays
-
-
-def _error_text(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    lines = [line for line in text.splitlines() if line.strip()]
-    text = " ".join(lines[:6])
-    return text if len(text) <= 800 else text[:800] + " ..."
 
 
 class TrainingJob:
@@ -161,7 +93,6 @@ class TrainingJob:
         self.output_names: list[str] = list(request.spec.outputs)  # Keras's names, as in the metric logs
         self.dataset_summary: dict[str, Any] = {}
         self.num_train_samples = 0
-        self.extra_callbacks: list[Any] = []
         self.steps_per_execution = 0
         self.best_epoch: int | None = None
         self.timings: dict[str, float] = {}  # seconds since the run started, per phase reached
@@ -257,10 +188,14 @@ class TrainingJob:
     # --- the run, in the worker thread ----------------------------------------------------------
 
     def _prepare(self) -> tuple[Any, TrainingData]:
+        import keras
+
         from studio.model.build import build_model
 
         request = self.request
         self._mark("start")
+        # Before building: the initial weights come from the seed, so a stored seed reproduces the run.
+        keras.utils.set_random_seed(request.settings.seed)
         self.log.set_progress(phase="building the model")
         model = request.model if request.model is not None else build_model(request.spec)
         self._mark("built")
@@ -275,11 +210,9 @@ class TrainingJob:
             data.y_train = [a[: request.max_train_samples] for a in data.y_train]
         notes = [*dataset.notes, *data.notes]
         model = with_unique_output_names(model, list(request.spec.outputs))
-        if trainable_name(model.name) != model.name:
-            notes.append(
-                f"model renamed '{model.name}' -> '{trainable_name(model.name)}': Keras 3 cannot train a model whose name has spaces"
-            )
-            model.name = trainable_name(model.name)
+        if keras_model_name(model.name) != model.name:
+            notes.append(f"model renamed '{model.name}' -> '{keras_model_name(model.name)}': {KERAS_NAME_RULE}")
+            model.name = keras_model_name(model.name)
         self._set(data_notes=notes, dataset_summary=dataset.summary(), output_names=list(model.output_names))
         return model, data
 
@@ -287,7 +220,6 @@ class TrainingJob:
         import keras
 
         settings = self.request.settings
-        keras.utils.set_random_seed(settings.seed)
         x_train, x_val = _validation_split(data.x_train, settings.validation_split)
         y_train, y_val = _validation_split(data.y_train, settings.validation_split)
         count = len(x_train[0])
@@ -301,12 +233,12 @@ class TrainingJob:
         self.steps_per_execution = spe
         model.compile(**compile_arguments(settings, steps_per_execution=spe))
         self._mark("compiled")
-        recorder = RecordingCallback(self.log, settings.batch_size, count, self._stop_requested)
+        recorder = RecordingCallback(self.log, settings.batch_size, count, self._stop_requested, observer=self.request.observer)
         # A step-0 point at once for fast models; for slow ones an eager pass would only delay training.
         initial = initial_loss(model, x_train, y_train, settings.batch_size) if step_seconds < INITIAL_LOSS_MAX_STEP_S else None
         if initial is not None:
             recorder.record_initial_loss(initial)
-        callbacks: list[Any] = [recorder, *self.extra_callbacks]
+        callbacks: list[Any] = [recorder, *self.request.callbacks]
         best = BestWeights(settings.monitor) if settings.best_checkpoint else None
         if settings.early_stopping:
             callbacks.append(keras.callbacks.EarlyStopping(monitor=settings.monitor, patience=settings.patience))
@@ -315,11 +247,11 @@ class TrainingJob:
         has_validation = settings.validation_split > 0 and len(x_val[0]) > 0
         self.log.set_progress(phase="training")
         model.fit(
-            _one_or_list(x_train),
-            _one_or_list(y_train),
+            one_or_list(x_train),
+            one_or_list(y_train),
             batch_size=settings.batch_size,
             epochs=settings.epochs,
-            validation_data=(_one_or_list(x_val), _one_or_list(y_val)) if has_validation else None,
+            validation_data=(one_or_list(x_val), one_or_list(y_val)) if has_validation else None,
             validation_batch_size=settings.validation_batch_size or max(settings.batch_size, 1024),
             shuffle=settings.shuffle,
             callbacks=callbacks,
@@ -330,58 +262,66 @@ class TrainingJob:
         return recorder
 
     def run(self) -> None:
-        """Prepare, fit and evaluate; every failure ends as status 'failed' with a clear message."""
+        """Prepare, fit and evaluate; every failure ends as status 'failed' with a clear message. The run
+        record is closed (model files saved, observer told) before the job publishes its end."""
         with self._lock:
             if self.status != QUEUED:
                 self.done.set()
                 return
             self.status, self.message, self.started = RUNNING, "training", time.time()
-        data = None
+        status, message, error = FAILED, "", "the run ended without a result"
+        recording = False
         try:
             model, data = self._prepare()
             self.model = model
-            self._start_run_record()
+            recording = True
+            self._record_start()
             recorder = self._fit(model, data)
             if recorder.nan_at:
-                reason = f"The loss became NaN (or infinite) at {recorder.nan_at}; training stopped."
-                self._finish(FAILED, error=f"{reason} Lower the learning rate or check the data.")
-                return
-            self.log.set_progress(phase="evaluating")
-            self.evaluation = evaluate_training(model, data, self.request.settings, data.dataset.class_names)
-            reason = recorder.stop_reason
-            self._finish(STOPPED if reason else FINISHED, message=reason or "finished")
-        except USER_ERRORS as error:
-            self._finish(FAILED, error=str(error))
-        except Exception as error:  # noqa: BLE001 - a failing fit must end as a reported job, not a dead thread
+                status, error = FAILED, f"{recorder.nan_reason}; training stopped. Lower the learning rate or check the data."
+            else:
+                self.log.set_progress(phase="evaluating")
+                self.evaluation = evaluate_training(model, data, self.request.settings, data.dataset.class_names)
+                reason = recorder.stop_reason
+                status, message, error = (STOPPED if reason else FINISHED), reason or "finished", None
+        except USER_ERRORS as failure:
+            error = str(failure)
+        except Exception as failure:  # noqa: BLE001 - a failing fit must end as a reported job, not a dead thread
             logger.exception("training job %s failed", self.id)
-            self._finish(FAILED, error=f"{type(error).__name__}: {_error_text(error)}")
+            error = f"{type(failure).__name__}: {error_text(failure, max_chars=800, max_lines=6)}"
         finally:
             self.request.dataset = None  # free the arrays; the evaluation keeps what it shows
-            self._close_run_record()
+            ended_at = time.time()
+            if recording:
+                self._record_end(status, error, ended_at)
+            self._finish(status, message, error, ended_at)
 
-    def _start_run_record(self) -> None:
-        """Enter this job in the run history (studio.runs.store) as running, with a per-epoch recorder."""
-        from studio.runs import store as runs
+    def _record_start(self) -> None:
+        """Tell the run observer (if any) that this run starts training."""
+        request = self.request
+        dataset = {"key": request.dataset_key, **(self.dataset_summary or {})}
+        started = self.started or self.created
+        notify(request.observer, "run_started", self.id, request.spec.to_dict(), request.settings.to_dict(), dataset, started)
 
-        try:
-            store = runs.RunStore()
-            runs.start_job_run(store, self)
-            self.extra_callbacks.append(runs.keras_callback(store, self.id))
-        except Exception as error:  # noqa: BLE001 - the run history must never stop a training run
-            logger.warning("job %s: could not record the run: %s", self.id, error)
+    def _record_end(self, status: str, error: str | None, ended_at: float) -> None:
+        """Save the model files where the observer keeps them (a run that failed keeps none), then close the record."""
+        observer = self.request.observer
+        if observer is None:
+            return
+        self.log.set_progress(phase="saving the run")
+        files = {}
+        folder = notify(observer, "model_folder") if status != FAILED and self.model is not None else None
+        if folder is not None:
+            try:
+                files = save_run_files(self.model, folder)
+            except Exception as failure:  # noqa: BLE001 - a model that cannot be saved still leaves its run recorded
+                logger.warning("job %s: the model files could not be saved: %s", self.id, failure)
+        final = self.evaluation.to_dict() if self.evaluation else {}
+        notify(observer, "run_ended", status, final, error, ended_at, files)
 
-    def _close_run_record(self) -> None:
-        """Store the ended job's epochs, metrics and model files in the run history."""
-        from studio.runs import store as runs
-
-        try:
-            runs.record_job(runs.RunStore(), self)
-        except Exception as error:  # noqa: BLE001 - the job's own result stays available regardless
-            logger.warning("job %s: could not store the run: %s", self.id, error)
-
-    def _finish(self, status: str, message: str = "", error: str | None = None) -> None:
+    def _finish(self, status: str, message: str = "", error: str | None = None, ended_at: float | None = None) -> None:
         with self._lock:
-            self.status, self.finished, self.error = status, time.time(), error
+            self.status, self.finished, self.error = status, ended_at or time.time(), error
             self.message = message or (error or status)
         self.log.set_progress(phase=status)
         self.done.set()
