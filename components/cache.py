@@ -12,6 +12,7 @@ from dataclasses import astuple
 import streamlit as st
 
 from studio.graph.spec import GraphSpec
+from studio.io import codegen, diagram
 from studio.model.analysis import analyze_for_display
 from studio.model.build import BuildResult, spec_key
 
@@ -47,47 +48,32 @@ def runnable_model(spec: GraphSpec):
     return _runnable(spec_key(spec), spec)
 
 
-def diagram_module():
-    """`studio.io.diagram`, or None while it is not available."""
-    try:
-        from studio.io import diagram
-    except ImportError:
-        return None
-    return diagram
-
-
-def codegen_module():
-    """`studio.io.codegen`, or None while it is not available."""
-    try:
-        from studio.io import codegen
-    except ImportError:
-        return None
-    return codegen
-
-
 @st.cache_data(max_entries=256, show_spinner=False)
 def _diagram_dot(key: str, options: tuple, _spec: GraphSpec, _result: BuildResult) -> str:
-    diagram = diagram_module()
-    if diagram is None:
-        return fallback_dot(_spec)
     return diagram.diagram_dot(_spec, diagram.DiagramOptions(*options), _result)
 
 
-def diagram_dot(spec: GraphSpec, options, result: BuildResult) -> str:
+def diagram_dot(spec: GraphSpec, options: diagram.DiagramOptions, result: BuildResult) -> str:
     """DOT text of the spec's diagram with these options (a `DiagramOptions`)."""
     return _diagram_dot(spec_key(spec), astuple(options), spec, result)
 
 
+def diagram_dot_or_spec_drawing(spec: GraphSpec, options: diagram.DiagramOptions, result: BuildResult) -> tuple[str, str | None]:
+    """`diagram_dot`, or when drawing fails the spec's own drawing (`spec_dot`); with the failure's text, if any."""
+    try:
+        return diagram_dot(spec, options, result), None
+    except Exception as error:  # noqa: BLE001 - a drawing failure must not take a page down
+        log.warning("Diagram of '%s' failed: %s", spec.name, error)
+        return diagram.spec_dot(spec, options), f"{type(error).__name__}: {error}"
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
-def _code(key: str, _spec: GraphSpec) -> str | None:
-    codegen = codegen_module()
-    if codegen is None:
-        return None
+def _code(key: str, _spec: GraphSpec) -> str:
     return codegen.generate_code(_spec)
 
 
-def generated_code(spec: GraphSpec) -> str | None:
-    """The spec as a runnable functional-API script, or None while code generation is not available."""
+def generated_code(spec: GraphSpec) -> str:
+    """The spec as a runnable functional-API script; SpecError when the spec is broken."""
     return _code(spec_key(spec), spec)
 
 
@@ -108,13 +94,14 @@ def application_layer_names(type_name: str, config_json: str) -> list[str]:
         global_state.set_global_attribute("uninitialized_variables", pending)
 
 
+# --- kept only for pages/gallery.py until it calls studio.io.diagram itself (then delete both) ------------
+
+
+def diagram_module():
+    """`studio.io.diagram` (always there now; kept for pages/gallery.py, which still asks)."""
+    return diagram
+
+
 def fallback_dot(spec: GraphSpec) -> str:
-    """A plain drawing of the spec, used only while `studio.io.diagram` is missing."""
-    lines = ["digraph spec {", "node [shape=box, style=rounded, fontname=Helvetica];"]
-    for call in spec.calls:
-        layer = spec.layer(call.layer)
-        label = f"{call.id}\\n{layer.type if layer else '?'}"
-        lines.append(f'"{call.id}" [label="{label}"];')
-        lines += [f'"{ref.split(":")[0]}" -> "{call.id}";' for ref in call.inputs]
-    lines.append("}")
-    return "\n".join(lines)
+    """The spec drawn from itself by `studio.io.diagram.spec_dot` (kept for pages/gallery.py, which still asks)."""
+    return diagram.spec_dot(spec)

@@ -10,6 +10,7 @@ import streamlit as st
 from components import cache
 from components.project import file_name_for
 from studio.graph.spec import GraphSpec
+from studio.io import diagram
 from studio.model.analysis import ParamCounts, param_counts, summary_rows
 from studio.model.build import BuildResult
 
@@ -28,9 +29,8 @@ RANKDIR_LABELS = {"TB": "Top-down", "LR": "Left-right"}
 DIAGRAM_HEIGHT = 900  # pixels; taller diagrams scroll
 
 
-def diagram_options(key_prefix: str = "builder.diagram"):
+def diagram_options(key_prefix: str = "builder.diagram") -> diagram.DiagramOptions:
     """Draw the option toggles and return the chosen `DiagramOptions`."""
-    diagram = cache.diagram_module()
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         values = {
             name: st.toggle(label, value=default, key=f"{key_prefix}.{name}", help=f"plot_model({name}=...)")
@@ -40,15 +40,13 @@ def diagram_options(key_prefix: str = "builder.diagram"):
             "Direction", list(RANKDIR_LABELS), format_func=RANKDIR_LABELS.get, default="TB",
             key=f"{key_prefix}.rankdir", label_visibility="collapsed",
         ) or "TB"
-    if diagram is None:
-        return None
     return diagram.DiagramOptions(**values, rankdir=rankdir, dpi=72)
 
 
-def _render_bytes(spec: GraphSpec, fmt: str, options, result: BuildResult):
+def _render_bytes(spec: GraphSpec, fmt: str, options: diagram.DiagramOptions, result: BuildResult):
     """A zero-argument function drawing the diagram with Graphviz (run only when the user downloads)."""
     def render() -> bytes:
-        return cache.diagram_module().render_diagram(spec, fmt, options, result)
+        return diagram.render_diagram(spec, fmt, options, result)
 
     return render
 
@@ -56,20 +54,12 @@ def _render_bytes(spec: GraphSpec, fmt: str, options, result: BuildResult):
 def render_diagram_panel(spec: GraphSpec, result: BuildResult) -> None:
     """The diagram (Graphviz in the browser), its options, and PNG / SVG / DOT downloads."""
     options = diagram_options()
-    diagram = cache.diagram_module()
     if not spec.calls:
         st.info("Nothing to draw yet: add an Input from the **Add** panel, or open a preset.", icon=":material/info:")
         return
-    if options is None:
-        st.caption("The full diagram module is not available yet; this is a plain drawing of the spec.")
-        st.graphviz_chart(cache.fallback_dot(spec), width="stretch")
-        return
-    try:
-        dot_text = cache.diagram_dot(spec, options, result)
-    except Exception as error:  # noqa: BLE001 - a drawing failure must not take the page down
-        log.warning("Diagram of '%s' failed: %s", spec.name, error)
-        st.warning(f"The diagram cannot be drawn ({type(error).__name__}: {error}); a plain drawing follows.")
-        dot_text = cache.fallback_dot(spec)
+    dot_text, failure = cache.diagram_dot_or_spec_drawing(spec, options, result)
+    if failure:
+        st.warning(f"The diagram cannot be drawn ({failure}); a plain drawing of the spec follows.")
     st.graphviz_chart(dot_text, height=DIAGRAM_HEIGHT if len(spec.calls) > 12 else "content")
     with st.container(horizontal=True, gap="small"):
         if diagram.graphviz_available():
@@ -121,9 +111,6 @@ def render_code_panel(spec: GraphSpec) -> None:
     except Exception as error:  # noqa: BLE001 - code generation failing must not take the page down
         log.warning("Code generation for '%s' failed: %s", spec.name, error)
         st.warning(f"Code cannot be generated for this graph ({type(error).__name__}: {error}).")
-        return
-    if code is None:
-        st.info("Code generation is not available yet in this installation.", icon=":material/info:")
         return
     st.download_button(
         "Download model.py", code, file_name=file_name_for(spec, ".py"), mime="text/x-python",

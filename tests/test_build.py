@@ -5,7 +5,7 @@ import pytest
 
 from studio.graph.presets import load_preset
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, SpecError
-from studio.model.build import analyze, build_model, spec_key
+from studio.model.build import analyze, as_list, build_model, error_text, spec_key
 
 TUTORIAL_PARAMS = {
     "mnist_mlp": 27_882,
@@ -263,3 +263,29 @@ def test_descendants_and_ancestors_follow_the_wiring():
     assert descendants(spec, "title") == ["embedding_1", "lstm_1", "concatenate", "priority", "department"]
     assert descendants(spec, "priority") == []
     assert ancestors(spec, "lstm") == {"lstm", "embedding", "body"}
+
+
+def test_error_text_is_the_message_shortened() -> None:
+    assert error_text(ValueError("")) == "ValueError"  # no text: the type says what happened
+    long = ValueError("x" * 2000)
+    assert error_text(long) == "x" * 1200 + " ..." and error_text(long, max_chars=800) == "x" * 800 + " ..."
+    traceback_like = ValueError("first\n\n  second\nthird\nfourth")
+    assert error_text(traceback_like) == "first\n\n  second\nthird\nfourth"  # node messages keep their lines
+    assert error_text(traceback_like, max_lines=2) == "first   second"  # a job's status line: the first lines, joined
+
+
+def test_as_list_takes_every_shape_of_keras_outputs() -> None:
+    assert as_list("t") == ["t"] and as_list(("a", "b")) == ["a", "b"] and as_list({"x": 1, "y": 2}) == [1, 2]
+
+
+def test_a_shape_error_names_every_input_shape() -> None:
+    tensors = [f"in{i}" for i in range(5)]
+    spec = GraphSpec(
+        name="five",
+        layers=[LayerSpec(f"in{i}", "Input", {"shape": [i + 1, 2]}) for i in range(5)] + [LayerSpec("add", "Add", {})],
+        calls=[CallSpec(f"in{i}", f"in{i}", []) for i in range(5)] + [CallSpec("add", "add", tensors)],
+        inputs=tensors,
+        outputs=["add"],
+    )
+    message = analyze(spec).problems_for("add")[0].message
+    assert message.startswith("Add cannot take (None, 1, 2), (None, 2, 2), (None, 3, 2), (None, 4, 2), (None, 5, 2): ")

@@ -299,3 +299,22 @@ def test_graphviz_failure_is_a_diagram_error():
 def test_graphviz_hint_names_every_platform():
     commands = ("apt-get install graphviz", "brew install graphviz", "winget install graphviz")
     assert all(command in diagram.INSTALL_HINT for command in commands)
+
+
+def test_the_app_falls_back_to_the_spec_drawing_when_drawing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import cache
+
+    spec = load_preset("mnist_mlp")
+    spec.name = "drawing that fails"  # a spec no other test caches
+    options = DiagramOptions()
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("pydot is broken")
+
+    monkeypatch.setattr(diagram, "diagram_dot", broken)
+    dot_text, failure = cache.diagram_dot_or_spec_drawing(spec, options, analyze(spec))
+    assert failure == "RuntimeError: pydot is broken"
+    assert dot_text == spec_dot(spec, options) and "dense_2" in dot_text
+    monkeypatch.undo()
+    dot_text, failure = cache.diagram_dot_or_spec_drawing(spec, options, analyze(spec))
+    assert failure is None and "(InputLayer)" in dot_text  # Keras's own drawing again

@@ -13,7 +13,7 @@ from studio.graph.presets import load_preset
 from studio.graph.spec import SpecError
 from studio.io import model_files as export
 from studio.model.build import build_model
-from studio.training.job import trainable_name
+from studio.model.names import keras_model_name
 from studio.training.settings import compile_arguments, default_settings
 
 PRESETS = ("mnist_mlp", "multi_io", "autoencoder")  # one output; two outputs; nested models
@@ -34,7 +34,7 @@ def trained(key: str, rename: bool = True) -> keras.Model:
     spec = load_preset(key)
     model = build_model(spec)
     if rename:
-        model.name = trainable_name(model.name)
+        model.name = keras_model_name(model.name)
     model.compile(**compile_arguments(default_settings(spec), steps_per_execution=2))
     if rename:
         x = export.sample_inputs(model, 16)
@@ -82,7 +82,18 @@ def test_a_wrong_or_broken_file_is_reported_not_hidden(tmp_path: Path) -> None:
     assert not checks[1].loaded and "does NOT reload" in checks[1].describe()
 
 
-def test_files_are_saved_keras_first() -> None:
+def test_files_are_saved_keras_first_whatever_order_is_asked(tmp_path: Path) -> None:
+    # Saving .h5 resets the saving model's optimizer: a .keras written after it would lose the optimizer state.
+    model = trained("multi_io")
+    iterations = int(model.optimizer.iterations.numpy())
+    assert iterations > 0
+    files = export.save_model_files(model, tmp_path, "model", ("h5", "keras"))
+    assert list(files) == ["keras", "h5"]
+    reloaded = keras.models.load_model(files["keras"])
+    assert int(reloaded.optimizer.iterations.numpy()) == iterations
+
+
+def test_an_unknown_file_format_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown model file format"):
         export.save_model_files(keras.Model(), "/nonexistent", "x", ("onnx",))
 

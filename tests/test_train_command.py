@@ -49,11 +49,15 @@ def test_train_writes_every_file_and_the_h5_reloads_in_a_fresh_process(tmp_path,
         "    assert model.count_params() == 27882, model.count_params()\n"
         "    assert model.loss == 'sparse_categorical_crossentropy' or 'sparse_categorical' in str(model.loss)\n"
         "    print(name, model.predict(np.zeros((1, 784), 'float32'), verbose=0).shape)\n"
+        "model = keras.models.load_model(sys.argv[1] + '/model.keras')\n"
+        "print('keras optimizer iterations', int(model.optimizer.iterations))\n"
     )
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=180, env=environment)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "model.h5 (1, 10)" in result.stdout and "model.keras (1, 10)" in result.stdout
+    # .keras is written before .h5 (which resets the optimizer): it carries the 2 x 15 training steps
+    assert "keras optimizer iterations 30" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize(

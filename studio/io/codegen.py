@@ -22,6 +22,7 @@ import keras
 from studio.catalog import types as catalog
 from studio.graph.checks import check_structure, is_source, nested_spec, topological_order
 from studio.graph.spec import GraphSpec, LayerSpec, SpecError, split_ref
+from studio.model.names import KERAS_NAME_RULE, keras_model_name, needs_keras_name
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -486,10 +487,10 @@ def _header(spec: GraphSpec) -> list[str]:
     if spec.description.strip():
         lines += [f"# {line}" for line in textwrap.wrap(" ".join(spec.description.split()), LINE_LENGTH - 2)]
     lines.append("# Running it builds `model`: the same layers, configs and parameter count as the studio.")
-    if not spec.name.replace("_", "a").replace("-", "a").replace(".", "a").isalnum():
+    if needs_keras_name(spec.name):
         note = (
-            f"Note: Keras 3 cannot fit or predict with a model named {_string(spec.name)} (TensorFlow scope names "
-            'allow no spaces); rename it, e.g. model.name = "model", before training.'
+            f"Note: {KERAS_NAME_RULE}; rename it before training, e.g. model.name = {_string(keras_model_name(spec.name))} "
+            f"(what the studio's training and saved files use for {_string(spec.name)})."
         )
         lines += [f"# {line}" for line in textwrap.wrap(note, LINE_LENGTH - 2)]
     return lines

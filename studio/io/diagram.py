@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 
 from studio.graph.checks import check_structure
+from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, LayerSpec, Problem, split_ref
 from studio.model.build import BuildResult, analyze
 
@@ -88,13 +89,6 @@ def _attributes(values: dict[str, object]) -> str:
     return ", ".join(f"{key}={_quote(value if isinstance(value, list) else str(value))}" for key, value in values.items())
 
 
-def _shapes_text(shapes: list[tuple]) -> str:
-    texts = [str(shape) for shape in shapes]
-    if len(texts) <= _MAX_SHAPES_SHOWN:
-        return ", ".join(texts)
-    return f"{texts[0]}, {texts[1]}, ... ({len(texts)} outputs)"
-
-
 def _wrapped(text: str) -> list[str]:
     lines = textwrap.wrap(text, _WRAP_WIDTH) or [""]
     if len(lines) > _MAX_PROBLEM_LINES:
@@ -159,7 +153,7 @@ class _SpecDrawing:
             lines += self.layer_lines(layer)
         info = self.result.nodes.get(call.id) if self.result is not None else None
         if self.options.show_shapes and info is not None and info.output_shapes:
-            lines.append(f"output: {_shapes_text(info.output_shapes)}")
+            lines.append(f"output: {shapes_text(info.output_shapes, limit=_MAX_SHAPES_SHOWN)}")
         attributes: dict[str, object] = {"fillcolor": "white"}
         calls_of_layer = self.spec.calls_of(call.layer)
         if call.layer in self.shared_fill:

@@ -23,7 +23,8 @@ import keras
 import numpy as np
 
 from studio.graph.spec import GraphSpec, SpecError, spec_from_dict
-from studio.training.job import trainable_name
+from studio.model.build import as_list
+from studio.model.names import KERAS_NAME_RULE, keras_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -142,12 +143,6 @@ class ExportReport:
         raise KeyError(f"No .{fmt} file in this export; it has {', '.join(c.format for c in self.files)}")
 
 
-def _as_list(value: Any) -> list:
-    if isinstance(value, dict):
-        return list(value.values())
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def sample_inputs(model: keras.Model, count: int = SAMPLE_COUNT, seed: int = 0) -> list[np.ndarray]:
     """A few synthetic inputs that fit the model: random values, word ids below each Embedding's size."""
     rng = np.random.default_rng(seed)
@@ -178,7 +173,7 @@ def _embedding_sizes(model: keras.Model) -> dict[int, int]:
 def predict(model: keras.Model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """The model's outputs on a few samples, as a list (a direct call: also works for names Keras cannot trace)."""
     outputs = model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
-    return [np.asarray(output) for output in _as_list(outputs)]
+    return [np.asarray(output) for output in as_list(outputs)]
 
 
 def snapshot_model(model: keras.Model) -> keras.Model:
@@ -203,7 +198,7 @@ def snapshot_model(model: keras.Model) -> keras.Model:
 
 def traceable(model: keras.Model) -> tuple[keras.Model, str | None]:
     """The model, or a renamed snapshot of it when TensorFlow cannot trace its name; with a note saying so."""
-    name = trainable_name(model.name)
+    name = keras_model_name(model.name)
     if name == model.name:
         return model, None
     copy = snapshot_model(model)
@@ -212,10 +207,7 @@ def traceable(model: keras.Model) -> tuple[keras.Model, str | None]:
 
 
 def _rename_note(old: str, new: str) -> str:
-    return (
-        f"model '{old}' is named '{new}' in the files: Keras 3 on TensorFlow cannot run predict, fit or evaluate "
-        "on a model whose name has a space or other such characters"
-    )
+    return f"model '{old}' is named '{new}' in the files: {KERAS_NAME_RULE}"
 
 
 def save_model_files(
@@ -300,7 +292,7 @@ def export_model_files(
     inputs = inputs if inputs is not None else sample_inputs(model)
     snapshot = snapshot_model(model)
     notes = []
-    name = trainable_name(model.name)
+    name = keras_model_name(model.name)
     if name != model.name:
         snapshot.name = name
         notes.append(_rename_note(model.name, name))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from studio.graph.shapes import shape_text, shapes_text
 from studio.graph.spec import GraphSpec, split_ref
 from studio.model.build import BuildResult, analyze
 
@@ -81,14 +82,6 @@ def node_problems(result: BuildResult, spec: GraphSpec, call_id: str) -> list[st
     return messages
 
 
-def shape_text(shapes: list[tuple]) -> str:
-    """'(None, 32)', or several shapes separated by commas."""
-    if not shapes:
-        return "-"
-    texts = [str(tuple(shape)) for shape in shapes]
-    return ", ".join(texts) if len(texts) <= 3 else f"{texts[0]}, {texts[1]}, ... ({len(texts)} outputs)"
-
-
 def output_count(spec: GraphSpec, result: BuildResult | None, call_id: str) -> int:
     """How many tensors a node produces (several for applications exposing inner layers or multi-output models)."""
     if result is not None and call_id in result.nodes and result.nodes[call_id].output_shapes:
@@ -123,7 +116,7 @@ def ref_label(spec: GraphSpec, result: BuildResult | None, ref: str) -> str:
     layer = spec.layer_of(call_id)
     kind = layer.type if layer else "?"
     shapes = result.nodes[call_id].output_shapes if result is not None and call_id in result.nodes else []
-    shape = shape_text([shapes[index]]) if index < len(shapes) else ""
+    shape = shape_text(shapes[index]) if index < len(shapes) else ""
     return " · ".join(part for part in (ref, kind, shape) if part)
 
 
@@ -159,7 +152,7 @@ def summary_rows(spec: GraphSpec, result: BuildResult) -> list[dict]:
             counted.add(call.layer)
         rows.append({
             "Layer (type)": f"{name} ({layer.type if layer else '?'})",
-            "Output shape": shape_text(info.output_shapes) if info else "not built",
+            "Output shape": shapes_text(info.output_shapes) if info else "not built",
             "Param #": params,
             "Connected to": ", ".join(_connected_to(spec, ref) for ref in call.inputs) or "-",
             "Trainable": bool(layer.trainable) if layer else None,

@@ -12,6 +12,7 @@ import keras
 
 from studio.catalog import types as catalog
 from studio.graph.checks import check_structure, is_source, nested_spec, topological_order
+from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, Problem, SpecError, split_ref
 
 
@@ -51,12 +52,16 @@ def spec_key(spec: GraphSpec) -> str:
     return hashlib.sha256(spec.to_json(indent=None).encode("utf-8")).hexdigest()
 
 
-def _message(error: BaseException) -> str:
+def error_text(error: BaseException, max_chars: int = 1200, max_lines: int | None = None) -> str:
+    """An exception as one message: its text (or its type's name), at most ``max_lines`` non-blank lines and ``max_chars``."""
     text = str(error).strip() or type(error).__name__
-    return text if len(text) <= 1200 else text[:1200] + " ..."
+    if max_lines is not None:
+        text = " ".join([line for line in text.splitlines() if line.strip()][:max_lines])
+    return text if len(text) <= max_chars else text[:max_chars] + " ..."
 
 
-def _as_list(outputs: Any) -> list:
+def as_list(outputs: Any) -> list:
+    """A model's or layer's outputs as a list, whether Keras gave one tensor, a list, a tuple or a dict."""
     if isinstance(outputs, (list, tuple)):
         return list(outputs)
     if isinstance(outputs, dict):
@@ -93,7 +98,7 @@ class _Builder:
             return None
         except Exception as error:  # noqa: BLE001 - any Keras constructor error becomes a node message
             self.failed_layers.add(layer_id)
-            self.problems.append(Problem(layer_id, "bad_parameter", _message(error)))
+            self.problems.append(Problem(layer_id, "bad_parameter", error_text(error)))
             return None
         if not layer.trainable:
             created.trainable = False
@@ -127,7 +132,7 @@ class _Builder:
             try:
                 tensor = catalog.create_input(layer_spec.config, name=layer_spec.id)
             except Exception as error:  # noqa: BLE001 - a bad Input config is a node message
-                self.problems.append(Problem(call_id, "bad_parameter", f"Input: {_message(error)}"))
+                self.problems.append(Problem(call_id, "bad_parameter", f"Input: {error_text(error)}"))
                 return
             self.source_tensors[call_id] = [tensor]
             self._record(call_id, [tensor], None)
@@ -145,21 +150,16 @@ class _Builder:
         try:
             outputs = self._apply(layer, layer_spec.type, tensors)
         except Exception as error:  # noqa: BLE001 - Keras's own shape/type message, kept on this node
-            self.problems.append(
-                Problem(call_id, "shape", f"{layer_spec.type} cannot take {self._shapes_text(tensors)}: {_message(error)}")
-            )
+            received = shapes_text([tensor.shape for tensor in tensors], limit=None)
+            self.problems.append(Problem(call_id, "shape", f"{layer_spec.type} cannot take {received}: {error_text(error)}"))
             return
-        self._record(call_id, _as_list(outputs), layer)
+        self._record(call_id, as_list(outputs), layer)
 
     def _apply(self, layer: Any, layer_type: str, tensors: list) -> Any:
         group = "Models" if layer_type == "Model" else catalog.get_layer_type(catalog.canonical_type(layer_type)).group
         if group == "Merge" or (group == "Models" and len(tensors) > 1):
             return layer(tensors)
         return layer(*tensors)
-
-    @staticmethod
-    def _shapes_text(tensors: list) -> str:
-        return ", ".join(str(tuple(tensor.shape)) for tensor in tensors)
 
     def _record(self, call_id: str, outputs: list, layer: Any | None) -> None:
         call = self.spec.call(call_id)
@@ -185,7 +185,7 @@ class _Builder:
                 name=self.spec.name,
             )
         except Exception as error:  # noqa: BLE001 - e.g. a disconnected graph; Keras says why
-            self.problems.append(Problem(None, "invalid", f"Keras cannot assemble the model: {_message(error)}"))
+            self.problems.append(Problem(None, "invalid", f"Keras cannot assemble the model: {error_text(error)}"))
             return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from studio.graph.shapes import shape_text
 from studio.training.datasets import USER_FILE, DataError, Dataset
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -47,10 +48,6 @@ def _sample_shape(array: np.ndarray) -> tuple:
     return tuple(int(d) for d in array.shape[1:])
 
 
-def _shape_text(shape: tuple) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 def _compatible(have: tuple, want: tuple) -> bool:
     return len(have) == len(want) and all(w is None or h == w for h, w in zip(have, want, strict=True))
 
@@ -70,11 +67,11 @@ def adapt_array(array: np.ndarray, want: tuple, role: str, name: str, data_name:
     known = all(d is not None for d in want)
     size = math.prod(have)
     if known and size == math.prod(want) and (len(have) == 1 or len(want) == 1 or _squeezed(have) == _squeezed(want)):
-        notes.append(f"{role} '{name}': samples reshaped from {_shape_text(have)} to {_shape_text(want)}")
+        notes.append(f"{role} '{name}': samples reshaped from {shape_text(have)} to {shape_text(want)}")
         return array.reshape((len(array), *want))
     raise DataError(
-        f"{role} '{name}' expects samples of shape {_shape_text(want)}; the data '{data_name}' gives samples of shape "
-        f"{_shape_text(have)}. Only unambiguous changes are made automatically (flattening 28x28x1 <-> 784, adding a "
+        f"{role} '{name}' expects samples of shape {shape_text(want)}; the data '{data_name}' gives samples of shape "
+        f"{shape_text(have)}. Only unambiguous changes are made automatically (flattening 28x28x1 <-> 784, adding a "
         "channel axis); choose other data or change the model."
     )
 
@@ -320,7 +317,7 @@ def preview(dataset: Dataset, rows: int = 5) -> list[dict]:
                     "role": role,
                     "name": names[index] if index < len(names) else f"{role}{index}",
                     "samples": int(len(array)),
-                    "shape": _shape_text(_sample_shape(array)),
+                    "shape": shape_text(_sample_shape(array)),
                     "dtype": str(array.dtype),
                     "min": float(flat.min()) if flat.size else math.nan,
                     "max": float(flat.max()) if flat.size else math.nan,

@@ -15,15 +15,10 @@ from typing import Any
 
 from studio.graph.spec import GraphSpec, SpecError
 from studio.io.codegen import generate_code
+from studio.model.names import KERAS_NAME_RULE, keras_model_name
 from studio.training.datasets import DATASET_CHOICES, MNIST_SAMPLE_PATH, NUM_DEPARTMENTS, NUM_TAGS, NUM_WORDS, default_dataset_key
-from studio.training.job import trainable_name
-from studio.training.settings import CompileSettings, default_settings
+from studio.training.settings import _LOGIT_CLASSES, CompileSettings, default_settings
 
-_LOGIT_CLASSES = {
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "binary_crossentropy": "BinaryCrossentropy",
-}
 SYNTHETIC = "synthetic"
 FILE_PREFIXES = ("file:", "file_autoencoder:")  # the user's own data: "file:<name>", target = input with the second
 
@@ -297,9 +292,9 @@ def _sorted_imports(lines: list[str]) -> list[str]:
     return plain + sorted(line for line in lines if line.startswith("from "))
 
 
-def _with_trainable_name(statements: list[str], name: str) -> tuple[list[str], str | None]:
+def _with_keras_model_name(statements: list[str], name: str) -> tuple[list[str], str | None]:
     """Rename the top-level model when TensorFlow cannot trace its name (Keras 3: 'mnist model' fails in fit)."""
-    safe = trainable_name(name)
+    safe = keras_model_name(name)
     if safe == name:
         return statements, None
     last = statements[-1]
@@ -368,7 +363,7 @@ def training_script(spec: GraphSpec, settings: CompileSettings | None = None, da
         expected = ", ".join([*DATASET_CHOICES, "file:<name>"])
         raise SpecError(f"The training script cannot load the data '{dataset_key}'; expected one of {expected}")
     imports, functions, statements = _split_generated(generate_code(spec))
-    statements, renamed = _with_trainable_name(statements, spec.name)
+    statements, renamed = _with_keras_model_name(statements, spec.name)
     slug = re.sub(r"[^A-Za-z0-9_]+", "_", spec.name).strip("_").lower() or "model"
     constants: dict[str, Any] = {
         "DATASET": "file" if own_file else dataset_key or SYNTHETIC,
@@ -404,7 +399,8 @@ def training_script(spec: GraphSpec, settings: CompileSettings | None = None, da
         """''')
     docstring = docstring.replace("{data}", "\n".join(textwrap.wrap(f"Data: {data_note(dataset_key)}.", 100)))
     if renamed:
-        docstring = docstring[:-3] + f'Model name: \'{renamed}\' (Keras 3 cannot train a model named {spec.name!r}).\n"""'
+        note = f"Model name: '{renamed}', not {spec.name!r}: {KERAS_NAME_RULE}."
+        docstring = docstring[:-3] + "\n".join(textwrap.wrap(note, 100)) + '\n"""'
     parts = [
         "#!/usr/bin/env python",
         docstring,
