@@ -92,16 +92,3 @@ def application_layer_names(type_name: str, config_json: str) -> list[str]:
             return catalog.application_layer_names(type_name, config)
     finally:
         global_state.set_global_attribute("uninitialized_variables", pending)
-
-
-# --- kept only for pages/gallery.py until it calls studio.io.diagram itself (then delete both) ------------
-
-
-def diagram_module():
-    """`studio.io.diagram` (always there now; kept for pages/gallery.py, which still asks)."""
-    return diagram
-
-
-def fallback_dot(spec: GraphSpec) -> str:
-    """The spec drawn from itself by `studio.io.diagram.spec_dot` (kept for pages/gallery.py, which still asks)."""
-    return diagram.spec_dot(spec)

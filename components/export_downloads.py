@@ -74,9 +74,8 @@ def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
     try:
         code = cache.generated_code(spec)
     except SpecError as error:
-        code = None
         top[0].caption(f"No code: {error}")
-    if code:
+    else:
         _download(top[0], "Model code (.py)", code, file_name_for(spec, ".py"), "text/x-python", "export.code")
     script = None
     try:

@@ -9,7 +9,8 @@ import streamlit as st
 
 from components import cache
 from components.project import file_name_for
-from studio.graph.spec import GraphSpec
+from components.text import md
+from studio.graph.spec import GraphSpec, SpecError
 from studio.io import diagram
 from studio.model.analysis import ParamCounts, param_counts, summary_rows
 from studio.model.build import BuildResult
@@ -108,9 +109,8 @@ def render_code_panel(spec: GraphSpec) -> None:
         return
     try:
         code = cache.generated_code(spec)
-    except Exception as error:  # noqa: BLE001 - code generation failing must not take the page down
-        log.warning("Code generation for '%s' failed: %s", spec.name, error)
-        st.warning(f"Code cannot be generated for this graph ({type(error).__name__}: {error}).")
+    except SpecError as error:
+        st.warning(f"Code cannot be generated for this graph: {md(str(error))}")
         return
     st.download_button(
         "Download model.py", code, file_name=file_name_for(spec, ".py"), mime="text/x-python",

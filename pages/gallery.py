@@ -14,27 +14,19 @@ run_inside_app()  # before the heavy imports below
 from components import cache, project, state
 from components.text import compact_count, md
 from studio.graph.presets import load_preset, preset_names
-from studio.graph.spec import GraphSpec
+from studio.graph.spec import GraphSpec, SpecError
+from studio.io.diagram import DiagramOptions
 from studio.model.analysis import param_counts
 
 log = logging.getLogger(__name__)
 CODE_HEIGHT = 720  # pixels; longer code scrolls
 
 
-def _gallery_options():
-    diagram = cache.diagram_module()
-    if diagram is None:
-        return None
-    return diagram.DiagramOptions(show_shapes=True, expand_nested=False, dpi=72)  # nested models as one box: readable
+GALLERY_DIAGRAM = DiagramOptions(show_shapes=True, expand_nested=False, dpi=72)  # nested models as one box: readable
 
 
 def _diagram(spec: GraphSpec, result) -> None:
-    options = _gallery_options()
-    try:
-        dot_text = cache.diagram_dot(spec, options, result) if options is not None else cache.fallback_dot(spec)
-    except Exception as error:  # noqa: BLE001 - a drawing failure must not take the gallery down
-        log.warning("Gallery diagram of '%s' failed: %s", spec.name, error)
-        dot_text = cache.fallback_dot(spec)
+    dot_text, _error = cache.diagram_dot_or_spec_drawing(spec, GALLERY_DIAGRAM, result)
     st.graphviz_chart(dot_text)
 
 
@@ -64,16 +56,12 @@ def _card(key: str) -> None:
             _diagram(spec, result)
         with code:
             st.markdown("**The tutorial's code for it**")
-            generated = None
             try:
                 generated = cache.generated_code(spec)
-            except Exception as error:  # noqa: BLE001 - one card's code failing must not hide the others
-                log.warning("Code for preset '%s' failed: %s", key, error)
-                st.warning(f"Code cannot be generated for this model ({type(error).__name__}).")
-            if generated is not None:
-                st.code(generated, language="python", wrap_lines=True, height=CODE_HEIGHT if generated.count("\n") > 36 else "content")
+            except SpecError as error:  # one card's code failing must not hide the others
+                st.warning(f"Code cannot be generated for this model: {md(str(error))}")
             else:
-                st.info("Code generation is not available yet in this installation.", icon=":material/info:")
+                st.code(generated, language="python", wrap_lines=True, height=CODE_HEIGHT if generated.count("\n") > 36 else "content")
 
 
 def render_gallery() -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from studio.catalog import table
 from studio.graph.checks import input_arity
 from studio.graph.layout import layout_positions
+from studio.graph.shapes import shape_text
 from studio.graph.spec import GraphSpec, split_ref
 from studio.model.build import BuildResult
 
@@ -50,10 +51,10 @@ class CanvasEdge:
 
 
 def _format_shape(shapes: list[tuple]) -> str:
+    """The first output's shape, and how many more there are: '(None, 8) +22' (a node has little room)."""
     if not shapes:
         return ""
-    first = "(" + ", ".join("None" if dim is None else str(dim) for dim in shapes[0]) + ("," if len(shapes[0]) == 1 else "") + ")"
-    return first if len(shapes) == 1 else f"{first} +{len(shapes) - 1}"
+    return shape_text(shapes[0]) + (f" +{len(shapes) - 1}" if len(shapes) > 1 else "")
 
 
 def spec_to_canvas(
