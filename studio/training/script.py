@@ -17,7 +17,7 @@ from studio.graph.spec import GraphSpec, SpecError
 from studio.io.codegen import generate_code
 from studio.model.names import KERAS_NAME_RULE, keras_model_name
 from studio.training.datasets import DATASET_CHOICES, MNIST_SAMPLE_PATH, NUM_DEPARTMENTS, NUM_TAGS, NUM_WORDS, default_dataset_key
-from studio.training.settings import _LOGIT_CLASSES, CompileSettings, default_settings
+from studio.training.settings import LOGIT_LOSS_CLASSES, CompileSettings, default_settings
 
 SYNTHETIC = "synthetic"
 FILE_PREFIXES = ("file:", "file_autoencoder:")  # the user's own data: "file:<name>", target = input with the second
@@ -318,8 +318,8 @@ def _py(value: Any, indent: str = "") -> str:
 
 
 def _loss_expression(loss: str, from_logits: bool) -> str:
-    if from_logits and loss in _LOGIT_CLASSES:
-        return f"keras.losses.{_LOGIT_CLASSES[loss]}(from_logits=True)"
+    if from_logits and loss in LOGIT_LOSS_CLASSES:
+        return f"keras.losses.{LOGIT_LOSS_CLASSES[loss]}(from_logits=True)"
     return json.dumps(loss)
 
 

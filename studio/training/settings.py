@@ -32,7 +32,7 @@ METRICS = (
     "root_mean_squared_error",
 )
 METRIC_ALIASES = {"acc": "accuracy", "mae": "mean_absolute_error", "mse": "mean_squared_error", "rmse": "root_mean_squared_error"}
-_LOGIT_CLASSES = {
+LOGIT_LOSS_CLASSES = {
     "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
     "categorical_crossentropy": "CategoricalCrossentropy",
     "binary_crossentropy": "BinaryCrossentropy",
@@ -233,8 +233,8 @@ def compile_arguments(settings: CompileSettings, steps_per_execution: int = 1) -
     optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": float(settings.learning_rate)}})
     losses: list[Any] = []
     for output in settings.outputs:
-        if output.from_logits and output.loss in _LOGIT_CLASSES:
-            losses.append(getattr(keras.losses, _LOGIT_CLASSES[output.loss])(from_logits=True))
+        if output.from_logits and output.loss in LOGIT_LOSS_CLASSES:
+            losses.append(getattr(keras.losses, LOGIT_LOSS_CLASSES[output.loss])(from_logits=True))
         else:
             losses.append(output.loss)
     metrics = [list(output.metrics) for output in settings.outputs]
