@@ -31,7 +31,7 @@ QUERY_PRESET_DONE = "studio.query_preset_done"  # str: the ?preset= value alread
 # Builder page.
 SELECTED = "builder.selected"  # str | None: id of the node shown in the node editor
 LEFT_TAB = "builder.view.left_tab"  # open view: "Canvas", "Diagram", "Nodes", "Summary" or "Code"
-RIGHT_TAB = "builder.view.right_tab"  # open panel: "Node", "Add" or "Model"
+RIGHT_TAB = "builder.view.right_tab"  # open panel: "Node", "Add", "Model" or "From code"
 ADD_TAB = "builder.view.add_tab"  # open way of adding: "Layer", "Shared layer", "Nested model", "Application"
 
 # Widgets that show spec content take `widget_key(name)`: "name@<revision>". Every change of the spec

@@ -13,6 +13,7 @@ run_inside_app()  # before the heavy imports below
 from components import actions, cache, state
 from components.add_panel import render_add_panel
 from components.canvas import render_canvas
+from components.code_panel import render_from_code_panel
 from components.layout import lazy_tabs
 from components.model_panel import render_model_panel
 from components.node_editor import render_node_editor
@@ -106,6 +107,7 @@ def render_builder() -> None:
             "Node": lambda: render_node_editor(spec, result),
             "Add": lambda: render_add_panel(spec, result),
             "Model": lambda: render_model_panel(spec, result),
+            "From code": render_from_code_panel,
         }
         if not spec.calls and st.session_state.get(state.RIGHT_TAB) in (None, "Node"):
             st.session_state[state.RIGHT_TAB] = "Add"  # nothing to edit yet: start by adding

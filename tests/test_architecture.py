@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "studio.training": {"studio.catalog", "studio.graph", "studio.model", "studio.io", "studio.runs"},
     "studio.cli": {"studio.catalog", "studio.graph", "studio.model", "studio.io", "studio.training", "studio.runs"},
 }
-SHARED = {"studio", "studio.backend"}  # the package itself and its TensorFlow loader: anyone may import them
+SHARED = {"studio", "studio.backend", "studio.limits"}  # the package, its TensorFlow loader and its limits: anyone may import them
 KERAS_FREE = ("studio.catalog.table", "studio.graph", "studio.runs")
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m studio <command> ...`` (presets, summary, code, import, diagram).
+"""Command line: ``python -m studio <command> ...`` (presets, summary, code, import, diagram, parse ...).
 
 Adding a command: write ``add_arguments(parser)`` and ``run(args) -> exit code``, wrap them in a
 :class:`Command` and either append it to ``BUILTIN_COMMANDS`` below or, for a command that lives in
@@ -29,7 +29,7 @@ EXIT_INTERNAL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 DEBUG_VARIABLE = "STUDIO_DEBUG"
-SPEC_HELP = "a preset key (see `python -m studio presets`) or the path of a JSON spec file"
+SPEC_HELP = "a preset key (see `python -m studio presets`), a JSON spec file, or a .py file of functional-API code (read, never run)"
 
 
 class CommandError(Exception):
@@ -102,7 +102,7 @@ def _add_spec_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    from studio.graph.presets import resolve_spec
+    from studio.cli.specs import resolve_spec
     from studio.model.build import build_model
 
     model = build_model(resolve_spec(args.spec))
@@ -119,7 +119,7 @@ def _run_summary(args: argparse.Namespace) -> int:
 
 
 def _run_code(args: argparse.Namespace) -> int:
-    from studio.graph.presets import resolve_spec
+    from studio.cli.specs import resolve_spec
     from studio.io.codegen import generate_code
 
     code = generate_code(resolve_spec(args.spec))
@@ -170,7 +170,7 @@ def positive_int(text: str) -> int:
 
 
 def _run_diagram(args: argparse.Namespace) -> int:
-    from studio.graph.presets import resolve_spec
+    from studio.cli.specs import resolve_spec
     from studio.io.diagram import DiagramOptions, format_for_path, render_diagram
     from studio.model.build import analyze
 
@@ -216,7 +216,7 @@ BUILTIN_COMMANDS: list[Command] = [
     Command("diagram", "draw a spec as DOT, PNG or SVG (problems marked when it does not build)", _add_diagram_arguments, _run_diagram),
 ]
 # Modules that each define ``COMMANDS: list[Command]``, imported when the parser is built.
-COMMAND_MODULES: tuple[str, ...] = ("studio.cli.train", "studio.cli.script", "studio.cli.runs")
+COMMAND_MODULES: tuple[str, ...] = ("studio.cli.train", "studio.cli.script", "studio.cli.runs", "studio.cli.parse")
 
 
 def all_commands() -> list[Command]:
@@ -236,7 +236,7 @@ def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentPars
     """The argument parser with one subcommand per :class:`Command`."""
     parser = argparse.ArgumentParser(
         prog="python -m studio",
-        description="Keras Functional Studio from the command line. SPEC is a preset key or a JSON spec file.",
+        description="Keras Functional Studio from the command line. SPEC is a preset key, a JSON spec file or a .py file.",
         epilog=f"Exit codes: 0 success, 2 bad input, 1 internal error. Set {DEBUG_VARIABLE}=1 for tracebacks.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from studio.cli.main import EXIT_OK, SPEC_HELP, Command, CommandError, write_text
@@ -16,15 +17,23 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from studio.cli.specs import is_python_file, resolve_spec_and_code_settings
     from studio.graph.presets import preset_names, resolve_spec
     from studio.io.model_files import read_project
+    from studio.training.code_settings import settings_from_code
     from studio.training.script import training_script
     from studio.training.settings import SettingsError, settings_from_dict, settings_from_json
 
     settings = None
     dataset = args.dataset
     path = Path(args.spec)
-    if args.spec not in preset_names() and path.is_file():
+    if is_python_file(args.spec):  # functional-API code: parsed (never run); its compile/fit settings are used
+        spec, code_settings = resolve_spec_and_code_settings(args.spec)
+        if code_settings:
+            settings, problems = settings_from_code(spec, code_settings, dataset)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
+    elif args.spec not in preset_names() and path.is_file():
         project = read_project(path.read_text(encoding="utf-8"))
         spec = project.spec
         try:

@@ -23,7 +23,7 @@ BAR_WIDTH = 28
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The train command's options."""
-    parser.add_argument("spec", metavar="SPEC", help="a preset key (see `python -m studio presets`) or the path of a JSON spec file")
+    parser.add_argument("spec", metavar="SPEC", help="a preset key (see `python -m studio presets`), a JSON spec file or a .py file")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, model.h5, history.csv and run.json")
     parser.add_argument(
         "--data",
@@ -50,7 +50,8 @@ def _bad_input(message: str) -> CommandError:
     return CommandError(message)
 
 
-def _settings(args: argparse.Namespace, spec: Any, data_key: str | None) -> Any:
+def _settings(args: argparse.Namespace, spec: Any, data_key: str | None, code_settings: dict | None = None) -> Any:
+    from studio.training.code_settings import settings_from_code
     from studio.training.settings import SettingsError, default_settings, settings_from_json
 
     if args.settings:
@@ -58,6 +59,10 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None) -> Any:
         if not path.is_file():
             raise _bad_input(f"Settings file '{path}' does not exist; expected a compile-settings JSON file")
         settings = settings_from_json(path.read_text(encoding="utf-8"))
+    elif code_settings:  # a .py SPEC: its model.compile / model.fit arguments over the defaults
+        settings, problems = settings_from_code(spec, code_settings, data_key)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
     else:
         settings = default_settings(spec, data_key)
     for name in ("epochs", "batch_size", "learning_rate", "validation_split", "seed"):
@@ -71,12 +76,12 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None) -> Any:
 
 
 def _request(args: argparse.Namespace) -> Any:
-    from studio.graph.presets import resolve_spec
+    from studio.cli.specs import resolve_spec_and_code_settings
     from studio.training.data import read_user_data
     from studio.training.datasets import DATASET_CHOICES, DataError, default_dataset_key, not_trainable_message
     from studio.training.job import TrainingRequest
 
-    spec = resolve_spec(args.spec)
+    spec, code_settings = resolve_spec_and_code_settings(args.spec)
     dataset, data_key = None, args.data
     if args.data and Path(args.data).suffix.lower() in (".csv", ".npz"):
         path = Path(args.data)
@@ -93,7 +98,7 @@ def _request(args: argparse.Namespace) -> Any:
         data_key = default_dataset_key(spec)
         if data_key is None:
             raise _bad_input(not_trainable_message(spec) or f"'{spec.name}' has no default data; pass --data NAME or --data FILE.csv/.npz")
-    settings = _settings(args, spec, data_key)
+    settings = _settings(args, spec, data_key, code_settings)
     return TrainingRequest(
         spec,
         settings,

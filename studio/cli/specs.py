@@ -1,0 +1,60 @@
+"""The SPEC argument of every command: a preset key, a JSON spec file, or a Python file (``.py``) whose
+functional-API code is read by :mod:`studio.io.pycode`, never run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from studio.graph.presets import resolve_spec as resolve_json_spec
+from studio.graph.spec import GraphSpec, Problem, SpecError
+
+
+def is_python_file(argument: str) -> bool:
+    """Whether a SPEC argument names Python code."""
+    return Path(argument).suffix.lower() == ".py"
+
+
+def parse_python_file(path: str | Path) -> Any:
+    """Read a .py file and parse it (a ParseResult); SpecError when the file cannot be read or its code has errors."""
+    from studio.io.pycode import MAX_SOURCE_BYTES, parse_code
+
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise SpecError(f"'{path}' is {path.stat().st_size / 1e6:.1f} MB; the parser reads at most {MAX_SOURCE_BYTES / 1e6:.0f} MB")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise SpecError(f"'{path}' does not exist; expected a .py file of Keras functional-API code") from error
+    except OSError as error:
+        raise SpecError(f"Cannot read '{path}': {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise SpecError(f"'{path}' is not UTF-8 text; expected a .py file") from error
+    result = parse_code(text, filename=str(path))
+    if result.errors:
+        raise SpecError([Problem(None, "code", line) for line in result.error_lines()])
+    return result
+
+
+def parsed_model(path: str | Path, model: str | None = None) -> Any:
+    """The model `model` (Keras name or variable; default: the last one) of a .py file, as a ParsedModel."""
+    result = parse_python_file(path)
+    try:
+        return result.model(model)
+    except KeyError as error:
+        raise SpecError(str(error.args[0])) from None
+
+
+def resolve_spec(argument: str, model: str | None = None) -> GraphSpec:
+    """A preset key, a JSON spec file or a .py file (its last model, or `model`) -> the spec."""
+    if is_python_file(argument):
+        return parsed_model(argument, model).spec
+    return resolve_json_spec(argument)
+
+
+def resolve_spec_and_code_settings(argument: str) -> tuple[GraphSpec, dict | None]:
+    """The spec, and for a .py file the training settings its compile/fit give (None otherwise)."""
+    if is_python_file(argument):
+        parsed = parsed_model(argument)
+        return parsed.spec, parsed.training
+    return resolve_json_spec(argument), None
