@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import streamlit as st
+
 from components import state
 from components.cache import analysis
+from components.text import md
 from studio.graph.checks import count_nodes
 from studio.graph.edits import EditError
 from studio.graph.spec import GraphSpec, SpecError
@@ -83,6 +86,13 @@ def apply_edit(
         state.select(chosen)
     state.notify(label)
     return True
+
+
+def show_error(key: str) -> None:
+    """The message waiting for widget or form `key` (a refused edit), shown where it is called."""
+    message = state.error_for(key)
+    if message:
+        st.error(md(message), icon=":material/error:")
 
 
 def undo() -> None:

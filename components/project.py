@@ -12,6 +12,9 @@ from studio.graph.spec import GraphSpec, SpecError
 from studio.io.model_files import read_project as read_project_file
 from studio.limits import describe, limits
 
+PASTE_TEXT = "builder.paste_text"
+OPEN_PRESET = "builder.open_preset"
+
 UPLOAD_COUNTER = "builder.view.upload_counter"  # bumps after each upload so the uploader starts empty again
 PROJECT_ERROR = "builder.project"  # error key of the open / paste controls
 
@@ -77,7 +80,7 @@ def _on_upload(key: str) -> None:
 
 
 def _on_paste() -> None:
-    text = st.session_state.get(state.widget_key("builder.paste_text"), "")
+    text = st.session_state.get(state.widget_key(PASTE_TEXT), "")
     try:
         spec = read_project(text, "the pasted text")
     except (ValueError, SpecError) as error:
@@ -93,7 +96,7 @@ def _on_new() -> None:
 
 
 def _on_open_preset() -> None:
-    key = st.session_state.get(state.widget_key("builder.open_preset"))
+    key = st.session_state.get(state.widget_key(OPEN_PRESET))
     if key:
         open_preset(key)
 
@@ -124,7 +127,7 @@ def render_project_controls(spec: GraphSpec) -> None:
     )
     st.text_area(
         "…or paste a spec (JSON)",
-        key=state.widget_key("builder.paste_text"),
+        key=state.widget_key(PASTE_TEXT),
         height=90,
         placeholder='{"name": "model", "layers": [...], ...}',
     )
@@ -134,7 +137,7 @@ def render_project_controls(spec: GraphSpec) -> None:
         "Start from a preset",
         preset_names(),
         index=None,
-        key=state.widget_key("builder.open_preset"),
+        key=state.widget_key(OPEN_PRESET),
         placeholder="Choose a preset",
     )
     cols = st.columns(2)

@@ -1,4 +1,7 @@
-"""Session-state keys (all of them, here) and the helpers that read and change the current spec.
+"""The session-state keys pages share (here), and the helpers that read and change the current spec.
+
+Keys that belong to one panel are named at the top of that panel's module, prefixed by its page
+("builder.", "train.", "export.", "models.", "runs."); no key is spelled out twice.
 
 Other pages read the model being edited with `current_spec()` (key `SPEC`, a `GraphSpec`; treat it as
 read-only and change it only through `replace_spec`, which records undo history). `REVISION` grows by

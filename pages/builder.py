@@ -11,14 +11,14 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import actions, cache, state
-from components.add_panel import render_add_panel
-from components.canvas import render_canvas
-from components.code_panel import render_from_code_panel
+from components.builder.add_panel import render_add_panel
+from components.builder.canvas import render_canvas
+from components.builder.code_panel import render_from_code_panel
+from components.builder.model_panel import render_model_panel
+from components.builder.node_editor import render_node_editor
+from components.builder.node_list import render_node_list, render_problems
+from components.builder.views import render_code_panel, render_diagram_panel, render_summary_panel
 from components.layout import lazy_tabs
-from components.model_panel import render_model_panel
-from components.node_editor import render_node_editor
-from components.node_list import render_node_list, render_problems
-from components.panels import render_code_panel, render_diagram_panel, render_summary_panel
 from components.project import PROJECT_ERROR, render_project_controls
 from components.text import compact_count, md, plural
 from studio.graph.checks import count_nodes

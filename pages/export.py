@@ -11,9 +11,9 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import state
-from components.export_downloads import render_spec_downloads
-from components.export_files import render_model_files
-from components.training_jobs import current_job
+from components.export.downloads import render_spec_downloads
+from components.export.files import render_model_files
+from components.training.jobs import current_job
 
 
 def main() -> None:

@@ -11,10 +11,10 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import cache, state
-from components.feature_maps import render_feature_maps
-from components.training_jobs import current_job
-from components.upload_finetune import render_finetune
-from components.upload_view import render_upload, uploaded_model
+from components.models.feature_maps import render_feature_maps
+from components.models.finetune import render_finetune
+from components.models.upload import render_upload, uploaded_model
+from components.training.jobs import current_job
 
 
 def _builder_model():

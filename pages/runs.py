@@ -1,6 +1,6 @@
 """Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, delete.
 
-The page only reads the store: each training job records its own run (see components.training_jobs)."""
+The page only reads the store: each training job records its own run (see components.training.jobs)."""
 
 # ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
 from __future__ import annotations
@@ -12,8 +12,8 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import state
-from components.runs_store import run_store
-from components.runs_view import PICKED, SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
+from components.runs.store import run_store
+from components.runs.view import PICKED, RUN_SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
 from studio.runs.compare import compare_runs
 from studio.runs.store import RUNS_DIR_VARIABLE
 
@@ -45,9 +45,9 @@ def main() -> None:
     elif len(picked) > 2:
         st.caption("Choose exactly two runs to see what differs in architecture and settings.")
     st.divider()
-    if st.session_state.get(SELECTED) not in labels:
-        st.session_state[SELECTED] = runs[0].id
-    selected = st.selectbox("Run", list(labels), format_func=labels.get, key=SELECTED)
+    if st.session_state.get(RUN_SELECTED) not in labels:
+        st.session_state[RUN_SELECTED] = runs[0].id
+    selected = st.selectbox("Run", list(labels), format_func=labels.get, key=RUN_SELECTED)
     render_details(store, store.get_run(selected))
 
 

@@ -14,11 +14,11 @@ from dataclasses import replace
 import pandas as pd
 
 from components import cache, state
-from components.live_chart import render_live_charts
-from components.training_eval import render_downloads, render_evaluation
-from components.training_jobs import current_job, job_registry, start_job
-from components.training_progress import render_status
-from components.training_settings import DataChoice, render_compile_settings, render_data_choice
+from components.training.evaluation import render_downloads, render_evaluation
+from components.training.jobs import current_job, job_registry, start_job
+from components.training.live_chart import render_live_charts
+from components.training.progress import render_status
+from components.training.settings import DataChoice, render_compile_settings, render_data_choice
 from studio.graph.spec import GraphSpec
 from studio.model.build import spec_key
 from studio.training.data import fit_to_model

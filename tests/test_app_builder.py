@@ -368,12 +368,12 @@ def test_an_unknown_layer_type_is_reported_on_its_node():
 
 @pytest.mark.expected_app_failure
 def test_a_builder_crash_is_shown_kindly_and_recorded_for_tests(monkeypatch) -> None:
-    import components.node_list
+    import components.builder.node_list
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the problem list broke")
 
-    monkeypatch.setattr(components.node_list, "render_problems", broken)
+    monkeypatch.setattr(components.builder.node_list, "render_problems", broken)
     at = open_builder(load_preset("mnist_mlp"))
     assert any("Something went wrong while drawing the builder" in error.value for error in at.error)
     assert at.session_state[state.FAILURES] == [{"where": "builder", "error": "RuntimeError", "message": "the problem list broke"}]

@@ -9,7 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from components.code_panel import CODE_KEY, OPEN_KEY, UPLOAD_KEY
+from components.builder.code_panel import CODE_KEY, OPEN_KEY, UPLOAD_KEY
 from studio.graph.presets import load_preset
 from tests.test_app_builder import current, open_builder
 

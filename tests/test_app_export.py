@@ -14,7 +14,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from components.training_jobs import job_registry
+from components.training.jobs import job_registry
 from studio.graph.presets import load_preset
 from studio.io.model_files import predict, read_project, sample_inputs
 from studio.training.job import TrainingRequest

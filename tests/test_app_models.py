@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from components.training_jobs import job_registry
+from components.training.jobs import job_registry
 from studio.graph.presets import load_preset
 from studio.model.build import build_model
 from studio.model.upload import custom_classes, load_uploaded_model

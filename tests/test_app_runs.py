@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import state, training_jobs
+from components import state
+from components.training import jobs as training_jobs
 from studio.graph.presets import load_preset
 from studio.io import model_files
 from studio.runs.recorder import RunRecorder

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from components.training_jobs import JOB_ID, job_registry
+from components.training.jobs import JOB_ID, job_registry
 from studio.graph.presets import load_preset
 from studio.runs.store import RunStore
 from studio.training import datasets

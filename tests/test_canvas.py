@@ -133,7 +133,7 @@ def _canvas_app() -> None:
     import streamlit as st
 
     from components import state
-    from components.canvas import render_canvas, render_palette
+    from components.builder.canvas import render_canvas, render_palette
     from studio.graph.presets import load_preset
 
     state.init_state()

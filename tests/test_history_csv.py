@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from components.export_downloads import history_csv as download_csv
+from components.export.downloads import history_csv as download_csv
 from studio.cli.train import save_run
 from studio.graph.presets import load_preset
 from studio.runs.recorder import RunRecorder

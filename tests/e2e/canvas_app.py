@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from components import state  # noqa: E402
-from components.canvas import render_canvas, render_palette  # noqa: E402
+from components.builder.canvas import render_canvas, render_palette  # noqa: E402
 from studio.graph.presets import load_preset  # noqa: E402
 from studio.model.build import analyze, spec_key  # noqa: E402
 

@@ -23,7 +23,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-CANVAS = 'iframe[title="components.canvas.keras_canvas"]'
+CANVAS = 'iframe[title="components.builder.canvas.keras_canvas"]'
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM}")
 

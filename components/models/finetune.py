@@ -77,8 +77,8 @@ def render_finetune(trained: Any, uploaded: Any) -> None:
 
 
 def _render_training(model: Any, frozen: set[str], token: str) -> None:
-    from components.training_jobs import current_job, start_job
-    from components.training_settings import render_compile_settings, render_data_choice
+    from components.training.jobs import current_job, start_job
+    from components.training.settings import render_compile_settings, render_data_choice
     from studio.model.importer import spec_from_model
     from studio.training.datasets import default_dataset_key
     from studio.training.job import TrainingRequest

@@ -18,7 +18,7 @@ from studio.runs.store import RunRecord, RunStore, RunSummary
 
 PICKED = "runs.pick"
 METRIC = "runs.metric"
-SELECTED = "runs.selected"
+RUN_SELECTED = "runs.selected"
 CONFIRM_DELETE = "runs.confirm_delete"
 STATUS_ICONS = {
     "completed": ":material/check_circle:",
@@ -125,7 +125,7 @@ def _open_in_builder(record: RunRecord) -> None:
 
 def _delete(store: RunStore, run_id: str) -> None:
     store.delete_run(run_id)
-    st.session_state[SELECTED] = None
+    st.session_state[RUN_SELECTED] = None
     st.session_state[CONFIRM_DELETE] = False
     state.notify(f"Deleted run {run_id}.", "info")
 

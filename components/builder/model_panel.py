@@ -12,11 +12,14 @@ from studio.limits import LIMIT_LABELS, limits
 from studio.model.analysis import tensor_refs
 from studio.model.build import BuildResult
 
+MODEL_NAME = "builder.model_name"
+MODEL_ADD_OUTPUT = "builder.model_add_output"
+
 MODEL_ERROR = "builder.model"
 
 
 def _rename_model() -> None:
-    name = str(st.session_state.get(state.widget_key("builder.model_name"), ""))
+    name = str(st.session_state.get(state.widget_key(MODEL_NAME), ""))
     actions.apply_edit(lambda spec: edits.set_model_name(spec, name), MODEL_ERROR, f"Renamed the model to '{name.strip()}'")
 
 
@@ -34,7 +37,7 @@ def _remove_output(ref: str) -> None:
 
 
 def _add_output() -> None:
-    ref = st.session_state.get(state.widget_key("builder.model_add_output"))
+    ref = st.session_state.get(state.widget_key(MODEL_ADD_OUTPUT))
     if ref:
         actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is now a model output")
 
@@ -58,7 +61,7 @@ def _ordered_list(kind: str, refs: list[str]) -> None:
 def render_model_panel(spec: GraphSpec, result: BuildResult) -> None:
     """Name, inputs and outputs of the whole model."""
     cols = st.columns([3, 1], vertical_alignment="bottom")
-    cols[0].text_input("Model name", value=spec.name, key=state.widget_key("builder.model_name"))
+    cols[0].text_input("Model name", value=spec.name, key=state.widget_key(MODEL_NAME))
     cols[1].button("Rename", key="builder.model_rename", on_click=_rename_model, width="stretch")
     st.markdown("**Inputs** (in the order the model takes its data)")
     _ordered_list("inputs", list(spec.inputs))
@@ -68,7 +71,7 @@ def render_model_panel(spec: GraphSpec, result: BuildResult) -> None:
     if candidates:
         cols = st.columns([3, 1], vertical_alignment="bottom")
         cols[0].selectbox(
-            "Add an output", candidates, index=None, key=state.widget_key("builder.model_add_output"), placeholder="Choose a node",
+            "Add an output", candidates, index=None, key=state.widget_key(MODEL_ADD_OUTPUT), placeholder="Choose a node",
         )
         cols[1].button("Add", key="builder.model_add_output_button", on_click=_add_output, width="stretch")
     message = state.error_for(MODEL_ERROR)

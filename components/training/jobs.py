@@ -7,7 +7,7 @@ import os
 
 import streamlit as st
 
-from components.runs_store import run_recorder
+from components.runs.store import run_recorder
 from studio.training.job import TrainingJob, TrainingRequest
 from studio.training.queue import JobRegistry
 

@@ -8,9 +8,9 @@ import json
 import streamlit as st
 
 from components import actions, state
+from components.builder.param_form import collect_config, render_param_widgets, show_errors
 from components.cache import application_layer_names
 from components.layout import lazy_tabs
-from components.param_form import collect_config, render_param_widgets, show_errors
 from components.project import read_project
 from components.state import widget_key as wk
 from components.text import md
@@ -28,13 +28,31 @@ ADD_ERROR = "builder.add"
 SHARED_ERROR = "builder.shared"
 NESTED_ERROR = "builder.nested"
 APPLICATION_ERROR = "builder.app"
+# Widget keys of this panel (spec-content widgets take `wk(KEY)`, new after every edit).
+ADD_AS_OUTPUT = "builder.add_as_output"
+ADD_ID = "builder.add_id"
+ADD_INPUTS = "builder.add_inputs"
+ADD_TYPE = "builder.add_type"
+APP_AS_OUTPUT = "builder.app_as_output"
+APP_FROZEN = "builder.app_frozen"
+APP_ID = "builder.app_id"
+APP_INCLUDE_TOP = "builder.app_include_top"
+APP_INPUT_SHAPE = "builder.app_input_shape"
+APP_INPUTS = "builder.app_inputs"
+APP_OUTPUTS = "builder.app_outputs"
+APP_TYPE = "builder.app_type"
+APP_WEIGHTS = "builder.app_weights"
+NESTED_AS_OUTPUT = "builder.nested_as_output"
+NESTED_ID = "builder.nested_id"
+NESTED_INPUTS = "builder.nested_inputs"
+NESTED_PRESET = "builder.nested_preset"
+NESTED_SOURCE = "builder.nested_source"
+NESTED_UPLOAD = "builder.nested_upload"
+SHARED_AS_OUTPUT = "builder.shared_as_output"
+SHARED_ID = "builder.shared_id"
+SHARED_INPUTS = "builder.shared_inputs"
+SHARED_LAYER = "builder.shared_layer"
 _BLOCK_GROUPS = ("Applications", "Models")
-
-
-def _show_error(key: str) -> None:
-    message = state.error_for(key)
-    if message:
-        st.error(md(message), icon=":material/error:")
 
 
 def _default_inputs(spec: GraphSpec, options: list[str], count: int = 1) -> list[str]:
@@ -66,15 +84,15 @@ def _add_layer(layer_type: str) -> None:
     config, errors = collect_config(layer_type, catalog.default_config(layer_type), prefix)
     if show_errors(errors, ADD_ERROR):
         return
-    node_id = _typed_id(wk("builder.add_id"))
-    inputs = [] if layer_type == "Input" else list(st.session_state.get(wk("builder.add_inputs"), []))
-    as_output = bool(st.session_state.get(wk("builder.add_as_output"), True))
+    node_id = _typed_id(wk(ADD_ID))
+    inputs = [] if layer_type == "Input" else list(st.session_state.get(wk(ADD_INPUTS), []))
+    as_output = bool(st.session_state.get(wk(ADD_AS_OUTPUT), True))
     added = actions.apply_edit(
         lambda spec: edits.add_layer(spec, layer_type, inputs, node_id, config, as_output),
         ADD_ERROR, f"Added {layer_type} '{node_id or naming.default_id(state.current_spec(), layer_type)}'", select=_new_node_id,
     )
     if added and layer_type == "Input":
-        st.session_state["builder.add_type"] = "Dense"  # what usually follows an Input
+        st.session_state[ADD_TYPE] = "Dense"  # what usually follows an Input
 
 
 def _arity_text(info: catalog.LayerType) -> str:
@@ -100,41 +118,41 @@ def _layer_tab(spec: GraphSpec, result: BuildResult) -> None:
     if not offered:
         st.warning(f"No layer type matches '{query}'{f' in {group}' if group else ''}.", icon=":material/search_off:")
         return
-    if st.session_state.get("builder.add_type") not in offered:
-        st.session_state.pop("builder.add_type", None)
+    if st.session_state.get(ADD_TYPE) not in offered:
+        st.session_state.pop(ADD_TYPE, None)
     natural = "Dense" if spec.calls and "Dense" in offered else offered[0]  # after the Input, a Dense is the usual next step
-    index = 0 if "builder.add_type" in st.session_state else offered.index(natural)  # a stored choice wins
+    index = 0 if ADD_TYPE in st.session_state else offered.index(natural)  # a stored choice wins
     layer_type = st.selectbox(
-        "Layer type", offered, index=index, key="builder.add_type",
+        "Layer type", offered, index=index, key=ADD_TYPE,
         format_func=lambda name: f"{name}  ·  {catalog.LAYER_TYPES[name].group}",
     )
     info = catalog.LAYER_TYPES[layer_type]
     st.caption(info.summary)
     with st.form("builder.add_form", border=False):
-        st.text_input("Id (optional)", key=wk("builder.add_id"), placeholder=naming.default_id(spec, layer_type))
+        st.text_input("Id (optional)", key=wk(ADD_ID), placeholder=naming.default_id(spec, layer_type))
         if layer_type != "Input":
             options = tensor_refs(spec, result)
             st.multiselect(
                 f"Inputs, in order ({_arity_text(info)})",
-                options, default=_default_inputs(spec, options), key=wk("builder.add_inputs"),
+                options, default=_default_inputs(spec, options), key=wk(ADD_INPUTS),
                 format_func=lambda ref: ref_label(spec, result, ref), placeholder="Choose the node(s) it takes",
             )
         render_param_widgets(layer_type, catalog.default_config(layer_type), f"builder.add_param.{layer_type}")
         if layer_type != "Input":
-            st.checkbox("Make it a model output (replacing the outputs it takes as inputs)", value=True, key=wk("builder.add_as_output"))
+            st.checkbox("Make it a model output (replacing the outputs it takes as inputs)", value=True, key=wk(ADD_AS_OUTPUT))
         st.form_submit_button(f"Add {layer_type}", type="primary", on_click=_add_layer, args=(layer_type,), width="stretch",
                               icon=":material/add:")
-    _show_error(ADD_ERROR)
+    actions.show_error(ADD_ERROR)
 
 
 # --- a shared layer -----------------------------------------------------------------------------
 
 
 def _call_again() -> None:
-    layer_id = st.session_state.get(wk("builder.shared_layer"))
-    inputs = list(st.session_state.get(wk("builder.shared_inputs"), []))
-    node_id = _typed_id(wk("builder.shared_id"))
-    as_output = bool(st.session_state.get(wk("builder.shared_as_output"), True))
+    layer_id = st.session_state.get(wk(SHARED_LAYER))
+    inputs = list(st.session_state.get(wk(SHARED_INPUTS), []))
+    node_id = _typed_id(wk(SHARED_ID))
+    as_output = bool(st.session_state.get(wk(SHARED_AS_OUTPUT), True))
     if not layer_id:
         state.set_error(SHARED_ERROR, "Choose the layer to call again.")
         return
@@ -152,28 +170,28 @@ def _shared_tab(spec: GraphSpec, result: BuildResult) -> None:
         return
     selected = spec.layer_of(st.session_state.get(state.SELECTED) or "")
     index = layers.index(selected.id) if selected is not None and selected.id in layers else 0
-    st.selectbox("Layer to call again", layers, index=index, key=wk("builder.shared_layer"),
+    st.selectbox("Layer to call again", layers, index=index, key=wk(SHARED_LAYER),
                  format_func=lambda layer_id: f"{layer_id} · {spec.layer(layer_id).type}")
     options = tensor_refs(spec, result)
-    st.multiselect("Inputs of the new call, in order", options, key=wk("builder.shared_inputs"),
+    st.multiselect("Inputs of the new call, in order", options, key=wk(SHARED_INPUTS),
                    format_func=lambda ref: ref_label(spec, result, ref), placeholder="Choose the node(s) it takes")
-    st.text_input("Id of the new call (optional)", key=wk("builder.shared_id"), placeholder="e.g. feat2")
-    st.checkbox("Make it a model output", value=True, key=wk("builder.shared_as_output"))
+    st.text_input("Id of the new call (optional)", key=wk(SHARED_ID), placeholder="e.g. feat2")
+    st.checkbox("Make it a model output", value=True, key=wk(SHARED_AS_OUTPUT))
     st.button("Call the layer again", key="builder.shared_add", on_click=_call_again, type="primary", width="stretch",
               icon=":material/link:")
-    _show_error(SHARED_ERROR)
+    actions.show_error(SHARED_ERROR)
 
 
 # --- a nested model -----------------------------------------------------------------------------
 
 
 def _insert_nested() -> None:
-    source = st.session_state.get(wk("builder.nested_source"), "Preset")
+    source = st.session_state.get(wk(NESTED_SOURCE), "Preset")
     try:
         if source == "Preset":
-            nested = load_preset(st.session_state.get(wk("builder.nested_preset")) or "encoder")
+            nested = load_preset(st.session_state.get(wk(NESTED_PRESET)) or "encoder")
         else:
-            uploaded = st.session_state.get(wk("builder.nested_upload"))
+            uploaded = st.session_state.get(wk(NESTED_UPLOAD))
             if uploaded is None:
                 state.set_error(NESTED_ERROR, "Choose a spec file (.json) to insert.")
                 return
@@ -181,9 +199,9 @@ def _insert_nested() -> None:
     except (ValueError, SpecError) as error:
         state.set_error(NESTED_ERROR, actions.error_text(error))
         return
-    inputs = list(st.session_state.get(wk("builder.nested_inputs"), []))
-    node_id = _typed_id(wk("builder.nested_id"))
-    as_output = bool(st.session_state.get(wk("builder.nested_as_output"), True))
+    inputs = list(st.session_state.get(wk(NESTED_INPUTS), []))
+    node_id = _typed_id(wk(NESTED_ID))
+    as_output = bool(st.session_state.get(wk(NESTED_AS_OUTPUT), True))
     actions.apply_edit(
         lambda spec: block_edits.add_nested_model(spec, nested, inputs, node_id, as_output),
         NESTED_ERROR, f"Inserted nested model '{node_id or nested.name}'", select=_new_node_id,
@@ -192,20 +210,20 @@ def _insert_nested() -> None:
 
 def _nested_tab(spec: GraphSpec, result: BuildResult) -> None:
     st.caption("A whole model used as one layer, as the tutorial's autoencoder uses its encoder and decoder.")
-    source = st.radio("From", ["Preset", "Spec file"], horizontal=True, key=wk("builder.nested_source"))
+    source = st.radio("From", ["Preset", "Spec file"], horizontal=True, key=wk(NESTED_SOURCE))
     if source == "Preset":
         names = preset_names()
-        st.selectbox("Preset", names, index=names.index("encoder") if "encoder" in names else 0, key=wk("builder.nested_preset"))
+        st.selectbox("Preset", names, index=names.index("encoder") if "encoder" in names else 0, key=wk(NESTED_PRESET))
     else:
-        st.file_uploader("Spec file (.json)", type=["json"], key=wk("builder.nested_upload"), max_upload_size=limits().max_upload_mb)
+        st.file_uploader("Spec file (.json)", type=["json"], key=wk(NESTED_UPLOAD), max_upload_size=limits().max_upload_mb)
     options = tensor_refs(spec, result)
-    st.multiselect("Inputs, in order", options, default=_default_inputs(spec, options), key=wk("builder.nested_inputs"),
+    st.multiselect("Inputs, in order", options, default=_default_inputs(spec, options), key=wk(NESTED_INPUTS),
                    format_func=lambda ref: ref_label(spec, result, ref), placeholder="Choose the node(s) it takes")
-    st.text_input("Id (optional)", key=wk("builder.nested_id"), placeholder="the nested model's name")
-    st.checkbox("Make it a model output", value=True, key=wk("builder.nested_as_output"))
+    st.text_input("Id (optional)", key=wk(NESTED_ID), placeholder="the nested model's name")
+    st.checkbox("Make it a model output", value=True, key=wk(NESTED_AS_OUTPUT))
     st.button("Insert nested model", key="builder.nested_add", on_click=_insert_nested, type="primary", width="stretch",
               icon=":material/account_tree:")
-    _show_error(NESTED_ERROR)
+    actions.show_error(NESTED_ERROR)
 
 
 # --- an application -----------------------------------------------------------------------------
@@ -214,10 +232,10 @@ def _nested_tab(spec: GraphSpec, result: BuildResult) -> None:
 def _application_config() -> dict:
     """The application config the tab's widgets describe (ValueError for an unreadable input shape)."""
     config = {
-        "weights": st.session_state.get(wk("builder.app_weights")),
-        "include_top": bool(st.session_state.get(wk("builder.app_include_top"), True)),
+        "weights": st.session_state.get(wk(APP_WEIGHTS)),
+        "include_top": bool(st.session_state.get(wk(APP_INCLUDE_TOP), True)),
     }
-    shape_text = str(st.session_state.get(wk("builder.app_input_shape")) or "").strip()
+    shape_text = str(st.session_state.get(wk(APP_INPUT_SHAPE)) or "").strip()
     if shape_text:
         try:
             shape = parse_literal(shape_text)
@@ -228,17 +246,17 @@ def _application_config() -> dict:
 
 
 def _insert_application() -> None:
-    application = st.session_state.get(wk("builder.app_type"))
+    application = st.session_state.get(wk(APP_TYPE))
     try:
         config = _application_config()
     except ValueError as error:
         state.set_error(APPLICATION_ERROR, str(error))
         return
-    inputs = list(st.session_state.get(wk("builder.app_inputs"), []))
-    outputs = list(st.session_state.get(wk("builder.app_outputs"), []))
-    frozen = list(st.session_state.get(wk("builder.app_frozen"), []))
-    node_id = _typed_id(wk("builder.app_id"))
-    as_output = bool(st.session_state.get(wk("builder.app_as_output"), True))
+    inputs = list(st.session_state.get(wk(APP_INPUTS), []))
+    outputs = list(st.session_state.get(wk(APP_OUTPUTS), []))
+    frozen = list(st.session_state.get(wk(APP_FROZEN), []))
+    node_id = _typed_id(wk(APP_ID))
+    as_output = bool(st.session_state.get(wk(APP_AS_OUTPUT), True))
     actions.apply_edit(
         lambda spec: block_edits.add_application(spec, application, inputs, outputs, frozen, config, node_id, as_output),
         APPLICATION_ERROR, f"Inserted {application}", select=_new_node_id,
@@ -248,14 +266,14 @@ def _insert_application() -> None:
 def _application_tab(spec: GraphSpec, result: BuildResult) -> None:
     st.caption("A network from keras.applications as one block; pick which inner layers become outputs and which are frozen.")
     applications = sorted(catalog.APPLICATION_TYPES, key=list(catalog.palette_groups()["Applications"]).index)
-    application = st.selectbox("Network", applications, key=wk("builder.app_type"))
-    st.checkbox("Include the classifier layers (include_top)", value=True, key=wk("builder.app_include_top"))
+    application = st.selectbox("Network", applications, key=wk(APP_TYPE))
+    st.checkbox("Include the classifier layers (include_top)", value=True, key=wk(APP_INCLUDE_TOP))
     st.selectbox(
-        "Weights", [None, "imagenet"], key=wk("builder.app_weights"),
+        "Weights", [None, "imagenet"], key=wk(APP_WEIGHTS),
         format_func=lambda weights: "Random initialisation (no download)" if weights is None else "ImageNet (downloaded once)",
         help="ImageNet weights are downloaded once (VGG16: 528 MB); without internet use random weights.",
     )
-    st.text_input("Input shape (optional)", key=wk("builder.app_input_shape"), placeholder="224, 224, 3",
+    st.text_input("Input shape (optional)", key=wk(APP_INPUT_SHAPE), placeholder="224, 224, 3",
                   help="Only without the classifier may the shape differ from the network's own.")
     try:
         config = _application_config()
@@ -265,16 +283,16 @@ def _application_tab(spec: GraphSpec, result: BuildResult) -> None:
         st.error(f"{application} cannot be made with these settings: {md(actions.error_text(error))}", icon=":material/error:")
         names = []
     options = tensor_refs(spec, result)
-    st.multiselect("Inputs (none: it starts the graph with its own input)", options, key=wk("builder.app_inputs"),
+    st.multiselect("Inputs (none: it starts the graph with its own input)", options, key=wk(APP_INPUTS),
                    format_func=lambda ref: ref_label(spec, result, ref))
-    st.multiselect("Expose these inner layers as outputs, in order (none: its usual output)", names, key=wk("builder.app_outputs"),
+    st.multiselect("Expose these inner layers as outputs, in order (none: its usual output)", names, key=wk(APP_OUTPUTS),
                    placeholder="e.g. block3_pool, block4_pool")
-    st.multiselect("Freeze these inner layers", names, key=wk("builder.app_frozen"), placeholder="e.g. block1_conv1")
-    st.text_input("Id (optional)", key=wk("builder.app_id"), placeholder=naming.default_id(spec, application))
-    st.checkbox("Make every exposed tensor a model output", value=True, key=wk("builder.app_as_output"))
+    st.multiselect("Freeze these inner layers", names, key=wk(APP_FROZEN), placeholder="e.g. block1_conv1")
+    st.text_input("Id (optional)", key=wk(APP_ID), placeholder=naming.default_id(spec, application))
+    st.checkbox("Make every exposed tensor a model output", value=True, key=wk(APP_AS_OUTPUT))
     st.button(f"Insert {application}", key="builder.app_add", on_click=_insert_application, type="primary", width="stretch",
               icon=":material/deployed_code:")
-    _show_error(APPLICATION_ERROR)
+    actions.show_error(APPLICATION_ERROR)
 
 
 def render_add_panel(spec: GraphSpec, result: BuildResult) -> None:

@@ -1,7 +1,7 @@
 """The run store of this process, for reading (the Runs page) and for the recorders of new jobs.
 
 The page only reads: each training job records its own run through the RunRecorder it is given
-(see ``components.training_jobs.start_job``), so a run has exactly one writer.
+(see ``components.training.jobs.start_job``), so a run has exactly one writer.
 """
 
 from __future__ import annotations

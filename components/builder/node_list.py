@@ -106,7 +106,7 @@ def render_node_list(spec: GraphSpec, result: BuildResult) -> None:
             st.markdown(f"**{layer.id}** · `{layer.type}` :gray[(a layer that no node calls)]")
             for message in [problem.message for problem in result.problems if problem.node == layer.id]:
                 st.error(md(message), icon=":material/error:")
-            from components.node_editor import delete_layer_callback
+            from components.builder.node_editor import delete_layer_callback
 
             st.button("Delete this layer", key=f"builder.list.delete_layer_{layer.id}", on_click=delete_layer_callback, args=(layer.id,))
 

@@ -7,8 +7,8 @@ import json
 import streamlit as st
 
 from components import actions, state
+from components.builder.param_form import collect_config, render_param_widgets, show_errors
 from components.cache import application_layer_names
-from components.param_form import collect_config, render_param_widgets, show_errors
 from components.project import read_project
 from components.text import md
 from studio.catalog import types as catalog
@@ -32,12 +32,6 @@ def _key(call_id: str, name: str) -> str:
 
 def _param_prefix(call_id: str) -> str:
     return f"builder.edit.{call_id}.param"
-
-
-def _show_error(key: str) -> None:
-    message = state.error_for(key)
-    if message:
-        st.error(md(message), icon=":material/error:")
 
 
 # --- callbacks ----------------------------------------------------------------------------------
@@ -187,7 +181,7 @@ def _parameters(spec: GraphSpec, call_id: str) -> None:
     form_key = _key(call_id, "params_form")
     with st.form(_key(call_id, "form"), border=True):
         st.markdown("**Parameters**")
-        _show_error(form_key)
+        actions.show_error(form_key)
         render_param_widgets(layer.type, layer.config, _param_prefix(call_id))
         if layer.type != "Input":
             st.checkbox("Trainable (training updates its weights)", value=layer.trainable, key=_key(call_id, "trainable"))
@@ -217,7 +211,7 @@ def _application(spec: GraphSpec, call_id: str) -> None:
             st.multiselect("Freeze these inner layers (trainable = False)", names, default=current_frozen, key=_key(call_id, "app_frozen"))
             st.checkbox("Make every exposed tensor a model output", value=False, key=_key(call_id, "app_expose"))
             st.form_submit_button("Apply inner layers", on_click=_apply_application, args=(call_id, layer.id), width="stretch")
-        _show_error(_key(call_id, "application"))
+        actions.show_error(_key(call_id, "application"))
 
 
 def _nested(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
@@ -237,7 +231,7 @@ def _nested(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
             st.text_area("Nested spec", value=json.dumps(inner, indent=2), height=220, key=_key(call_id, "nested_json"),
                          label_visibility="collapsed")
             st.button("Apply nested spec", key=_key(call_id, "apply_nested"), on_click=_apply_nested_json, args=(call_id, layer.id))
-        _show_error(_key(call_id, "nested"))
+        actions.show_error(_key(call_id, "nested"))
 
 
 def _wiring(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
@@ -263,7 +257,7 @@ def _wiring(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
                                disabled=position == 0, help="Move up")
                 cols[2].button("↓", key=_key(call_id, f"down_{position}"), on_click=_move_input, args=(call_id, position, 1),
                                disabled=position == len(call.inputs) - 1, help="Move down")
-        _show_error(_key(call_id, "wiring"))
+        actions.show_error(_key(call_id, "wiring"))
 
 
 def _outputs(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
@@ -272,7 +266,7 @@ def _outputs(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
     for ref in refs:
         label = "Model output" if count == 1 else f"`{ref}` is a model output"
         st.checkbox(label, value=ref in spec.outputs, key=_key(call_id, f"output_{ref}"), on_change=_toggle_output, args=(call_id, ref))
-    _show_error(_key(call_id, "outputs"))
+    actions.show_error(_key(call_id, "outputs"))
 
 
 def _rename_and_delete(spec: GraphSpec, call_id: str) -> None:
@@ -287,7 +281,7 @@ def _rename_and_delete(spec: GraphSpec, call_id: str) -> None:
             cols[0].text_input("Layer id (shared by its calls)", value=call.layer, key=_key(call_id, "new_layer_id"))
             cols[1].button("Rename layer", key=_key(call_id, "rename_layer_button"), on_click=_rename_layer, args=(call_id, call.layer),
                            width="stretch")
-        _show_error(_key(call_id, "rename"))
+        actions.show_error(_key(call_id, "rename"))
     with st.container(border=True):
         users = spec.consumers(call_id)
         st.markdown("**Delete**")
@@ -297,7 +291,7 @@ def _rename_and_delete(spec: GraphSpec, call_id: str) -> None:
                 "How", list(DELETE_LABELS), format_func=DELETE_LABELS.get, key=_key(call_id, "delete_mode"), label_visibility="collapsed",
             )
         st.button("Delete node", key=_key(call_id, "delete_button"), on_click=_delete, args=(call_id,), icon=":material/delete:")
-        _show_error(_key(call_id, "delete"))
+        actions.show_error(_key(call_id, "delete"))
 
 
 def render_node_editor(spec: GraphSpec, result: BuildResult) -> None:

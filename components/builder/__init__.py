@@ -1,0 +1,1 @@
+"""The Builder page's widgets: canvas, forms, node list, read-only views, code panel."""

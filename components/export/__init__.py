@@ -1,0 +1,1 @@
+"""The Export page's widgets: verified model files and the other downloads."""

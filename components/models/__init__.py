@@ -1,0 +1,1 @@
+"""The Models page's widgets: upload, fine-tuning, feature maps."""

@@ -1,0 +1,1 @@
+"""The Train page's widgets: data and compile settings, job registry, progress, live charts, evaluation."""
