@@ -14,10 +14,11 @@ import streamlit as st
 from components import state
 from components.cache import analysis
 from components.text import md
-from studio.graph.checks import count_nodes
-from studio.graph.edits import EditError
+from studio.gate import LimitExceeded, check_count
+from studio.graph.checks import check_spec_limits
+from studio.graph.edits import EditError, outputs_change
 from studio.graph.spec import GraphSpec, SpecError
-from studio.limits import Limits, describe, limits
+from studio.limits import Limits, limits
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,19 @@ class LimitError(EditError):
 
 
 def check_limits(spec: GraphSpec, active: Limits) -> None:
-    """Raise LimitError when the graph has more nodes than allowed (parameters are checked after building)."""
-    nodes = count_nodes(spec)
-    if nodes > active.max_nodes:
-        raise LimitError(f"The graph would have {nodes:,} nodes; the limit is {describe('max_nodes', active.max_nodes)}.")
+    """Raise LimitError when the graph nests models too deeply or has more nodes than allowed (parameters: `check_params`)."""
+    try:
+        check_spec_limits(spec, "The graph", active)  # the same check as every file, paste and CLI argument
+    except LimitExceeded as error:
+        raise LimitError(str(error)) from error
 
 
 def check_params(params: int, active: Limits) -> None:
     """Raise LimitError when a model has more parameters than allowed."""
-    if params > active.max_params:
-        raise LimitError(f"The model would have {params:,} parameters; the limit is {describe('max_params', active.max_params)}.")
+    try:
+        check_count("The model", params, "would have {:,} parameters", "max_params", active)
+    except LimitExceeded as error:
+        raise LimitError(str(error)) from error
 
 
 def error_text(error: BaseException) -> str:
@@ -70,8 +74,9 @@ def apply_edit(
     source: str | None = None,
 ) -> bool:
     """Run `edit` on the current spec; on success record it (undo) and select `select`; else show why at `error_key`."""
+    before = state.current_spec()
     try:
-        new_spec = edit(state.current_spec())
+        new_spec = edit(before)
         check_new_spec(new_spec)
     except (ValueError, TypeError, KeyError, SpecError) as error:
         state.set_error(error_key, error_text(error))
@@ -84,7 +89,8 @@ def apply_edit(
     chosen = select(new_spec) if callable(select) else select
     if chosen is not None:
         state.select(chosen)
-    state.notify(label)
+    change = outputs_change(before, new_spec)  # no silent outputs: a change of the model's outputs is always said
+    state.notify(f"{label}. {change}" if change else label)
     return True
 
 

@@ -68,13 +68,29 @@ def diagram_dot_or_spec_drawing(spec: GraphSpec, options: diagram.DiagramOptions
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _code(key: str, _spec: GraphSpec) -> str:
+def _code(key: str, style: str, _spec: GraphSpec) -> str:
+    if style == "tutorial":
+        from studio.training.script import tutorial_code
+
+        return tutorial_code(_spec)
     return codegen.generate_code(_spec)
 
 
-def generated_code(spec: GraphSpec) -> str:
-    """The spec as a runnable functional-API script; SpecError when the spec is broken."""
-    return _code(spec_key(spec), spec)
+def generated_code(spec: GraphSpec, style: str = "studio") -> str:
+    """The spec as a runnable functional-API script in a code style (tutorial: with its training); SpecError when broken."""
+    return _code(spec_key(spec), style, spec)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _parse_back(key: str, code: str, _spec: GraphSpec) -> str | None:
+    from studio.io.codegen.roundtrip import parse_back_problem
+
+    return parse_back_problem(_spec, code)
+
+
+def parse_back_problem(spec: GraphSpec, code: str) -> str | None:
+    """None when generated code parses back (never run) to the spec's graph; else what differs."""
+    return _parse_back(spec_key(spec), code, spec)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

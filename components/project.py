@@ -7,9 +7,10 @@ import re
 import streamlit as st
 
 from components import actions, state
+from studio.gate import LimitExceeded, check_bytes
 from studio.graph.presets import load_preset, preset_names
 from studio.graph.spec import GraphSpec, SpecError
-from studio.io.model_files import read_project as read_project_file
+from studio.io.project_file import read_project as read_project_file
 from studio.limits import describe, limits
 
 PASTE_TEXT = "builder.paste_text"
@@ -20,24 +21,27 @@ PROJECT_ERROR = "builder.project"  # error key of the open / paste controls
 
 
 def read_project(data: bytes | str, source: str) -> GraphSpec:
-    """A spec from uploaded or pasted JSON; raises ValueError or SpecError saying what is wrong."""
+    """A spec from uploaded or pasted JSON, through the gate (size, JSON depth, nesting of models, nodes);
+    raises ValueError (LimitError past a limit) or SpecError saying what is wrong and naming `source`."""
     active = limits()
-    size = len(data.encode("utf-8") if isinstance(data, str) else data)
-    if size > active.max_upload_bytes:
-        raise ValueError(f"'{source}' is {size / 1e6:.1f} MB; the limit is {describe('max_upload_mb', active.max_upload_mb)}.")
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ValueError(f"'{source}' is not text (not UTF-8); expected a project saved as JSON by this app.") from error
-    else:
-        text = data
-    if not text.strip():
-        raise ValueError(f"'{source}' is empty; expected a project saved as JSON by this app.")
     try:
-        spec = read_project_file(text).spec  # a project file (spec + settings + dataset) or a bare spec
+        check_bytes(source, len(data), "max_upload_mb", active)  # before decoding (characters <= bytes for text)
+        if isinstance(data, bytes):
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"'{source}' is not text (not UTF-8); expected a project saved as JSON by this app.") from error
+        else:
+            text = data
+        if not text.strip():
+            raise ValueError(f"'{source}' is empty; expected a project saved as JSON by this app.")
+        spec = read_project_file(text, source).spec  # a project file (spec + settings + dataset) or a bare spec
+    except LimitExceeded as error:
+        raise actions.LimitError(str(error)) from error
     except SpecError as error:
         details = "; ".join(problem.text() for problem in error.problems)
+        if all(problem.kind == "limit" for problem in error.problems):
+            raise actions.LimitError(details) from error
         raise ValueError(f"'{source}' is not a project this app can open: {details}") from error
     actions.check_limits(spec, active)
     return spec

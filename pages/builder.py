@@ -26,25 +26,30 @@ from studio.graph.spec import GraphSpec
 from studio.model.analysis import param_counts
 from studio.model.build import BuildResult
 
-CANVAS_KEY = "builder.view.canvas"  # a fixed key (no revision): the canvas keeps its node positions across edits
+CANVAS_KEY = "builder.view.canvas"  # a fixed key (no revision): one canvas component across edits
+PRESENT = "builder.view.present"  # bool: present mode, the canvas alone on the whole width (for a projector)
 
 
-def _render_canvas(spec: GraphSpec, result: BuildResult) -> None:
-    if render_canvas(spec, result, key=CANVAS_KEY):
+def _render_canvas(spec: GraphSpec, result: BuildResult, present: bool = False) -> None:
+    if render_canvas(spec, result, key=CANVAS_KEY, height=420 if present else 560, present=present):
         st.rerun()
 
 
-def _toolbar(spec: GraphSpec) -> None:
+def _toolbar(spec: GraphSpec, present: bool = False) -> None:
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
-        st.markdown(f"## {md(spec.name)}")
-        source = st.session_state.get(state.SPEC_SOURCE, "new")
-        st.caption(f"Builder · from {source}" if source != "new" else "Builder · a new model")
+        if present:
+            st.markdown(f"**{md(spec.name)}**")
+        else:
+            st.markdown(f"## {md(spec.name)}")
+            source = st.session_state.get(state.SPEC_SOURCE, "new")
+            st.caption(f"Builder · from {md(source)}" if source != "new" else "Builder · a new model")
     with right, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
+        st.toggle("Present", key=PRESENT, help="The canvas alone on the whole width (side panels hidden), for a projector")
         st.button("Undo", key="builder.undo", on_click=actions.undo, disabled=not state.can_undo(), icon=":material/undo:",
-                  help=f"Undo: {st.session_state[state.UNDO][-1][0]}" if state.can_undo() else "Nothing to undo")
+                  help=f"Undo: {md(st.session_state[state.UNDO][-1][0])}" if state.can_undo() else "Nothing to undo")
         st.button("Redo", key="builder.redo", on_click=actions.redo, disabled=not state.can_redo(), icon=":material/redo:",
-                  help=f"Redo: {st.session_state[state.REDO][-1][0]}" if state.can_redo() else "Nothing to redo")
+                  help=f"Redo: {md(st.session_state[state.REDO][-1][0])}" if state.can_redo() else "Nothing to redo")
         with st.popover("Project", icon=":material/folder_open:"):
             render_project_controls(spec)
     message = state.error_for(PROJECT_ERROR)
@@ -86,7 +91,11 @@ def render_builder() -> None:
     state.init_state()
     spec = state.current_spec()
     result = cache.analysis(spec)
-    _toolbar(spec)
+    present = bool(st.session_state.get(PRESENT))
+    _toolbar(spec, present)
+    if present:
+        _render_canvas(spec, result, present=True)
+        return
     _status(spec, result)
     render_problems(spec, result)
     if not spec.calls and not spec.layers:

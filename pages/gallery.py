@@ -20,6 +20,12 @@ from studio.model.analysis import param_counts
 
 log = logging.getLogger(__name__)
 CODE_HEIGHT = 720  # pixels; longer code scrolls
+PARSES_BACK = "parses back to the same graph"
+PARSES_BACK_HELP = (
+    "Written by the studio in the tutorial's manner (tensorflow.keras imports, short variable names, the tutorial's "
+    "compile and fit settings), then read back by the studio's code parser, without running it: the same layers, "
+    "configs and wiring. Training runs only when the file is run as a script."
+)
 
 
 GALLERY_DIAGRAM = DiagramOptions(show_shapes=True, expand_nested=False, dpi=72)  # nested models as one box: readable
@@ -28,6 +34,22 @@ GALLERY_DIAGRAM = DiagramOptions(show_shapes=True, expand_nested=False, dpi=72) 
 def _diagram(spec: GraphSpec, result) -> None:
     dot_text, _error = cache.diagram_dot_or_spec_drawing(spec, GALLERY_DIAGRAM, result)
     st.graphviz_chart(dot_text)
+
+
+def _code(spec: GraphSpec) -> None:
+    """The model's functional-API code in the tutorial's style, and whether it parses back to the same graph."""
+    st.markdown("**Functional-API code for this model, in the tutorial's style**")
+    try:
+        generated = cache.generated_code(spec, "tutorial")
+    except SpecError as error:  # one card's code failing must not hide the others
+        st.warning(f"Code cannot be generated for this model: {md(str(error))}")
+        return
+    problem = cache.parse_back_problem(spec, generated)
+    if problem is None:
+        st.caption(f"✓ {PARSES_BACK}", help=PARSES_BACK_HELP)
+    else:
+        st.warning(f"This code does not parse back to the same graph: {md(problem)}")
+    st.code(generated, language="python", wrap_lines=True, height=CODE_HEIGHT if generated.count("\n") > 36 else "content")
 
 
 def _card(key: str) -> None:
@@ -55,13 +77,7 @@ def _card(key: str) -> None:
                 st.error(md(message))
             _diagram(spec, result)
         with code:
-            st.markdown("**The tutorial's code for it**")
-            try:
-                generated = cache.generated_code(spec)
-            except SpecError as error:  # one card's code failing must not hide the others
-                st.warning(f"Code cannot be generated for this model: {md(str(error))}")
-            else:
-                st.code(generated, language="python", wrap_lines=True, height=CODE_HEIGHT if generated.count("\n") > 36 else "content")
+            _code(spec)
 
 
 def render_gallery() -> None:

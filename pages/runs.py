@@ -1,6 +1,7 @@
 """Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, delete.
 
-The page only reads the store: each training job records its own run (see components.training.jobs)."""
+The page only reads the store: each training job records its own run (see components.training.jobs).
+Other sessions' running runs are listed without live controls and without their job ids."""
 
 # ruff: noqa: E402 - a page first makes sure it runs inside app.py, then imports the rest
 from __future__ import annotations
@@ -14,6 +15,8 @@ run_inside_app()  # before the heavy imports below
 from components import state
 from components.runs.store import run_store
 from components.runs.view import PICKED, RUN_SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
+from components.text import code
+from components.training.jobs import render_admin_access, run_owners
 from studio.runs.compare import compare_runs
 from studio.runs.store import RUNS_DIR_VARIABLE
 
@@ -24,14 +27,16 @@ def main() -> None:
     st.title("Runs")
     store = run_store()
     st.caption(
-        f"Every training run is kept in `{store.root}` (an SQLite index and one folder per run; set {RUNS_DIR_VARIABLE} "
+        f"Every training run is kept in {code(store.root)} (an SQLite index and one folder per run; set {RUNS_DIR_VARIABLE} "
         "to use another folder). A run that was cut off by a crash shows as failed."
     )
     runs = store.list_runs()
     if not runs:
         st.info("No runs yet: train a model on the Train page and it appears here.")
+        render_admin_access()
         return
-    st.dataframe(runs_table(runs), hide_index=True, key="runs.table")
+    owners = run_owners()
+    st.dataframe(runs_table(runs, owners), hide_index=True, key="runs.table")
     labels = {run.id: run_label(run) for run in runs}
     st.session_state[PICKED] = [run_id for run_id in st.session_state.get(PICKED, []) if run_id in labels]
     picked = st.multiselect(
@@ -48,7 +53,8 @@ def main() -> None:
     if st.session_state.get(RUN_SELECTED) not in labels:
         st.session_state[RUN_SELECTED] = runs[0].id
     selected = st.selectbox("Run", list(labels), format_func=labels.get, key=RUN_SELECTED)
-    render_details(store, store.get_run(selected))
+    render_details(store, store.get_run(selected), owners.get(selected))
+    render_admin_access()
 
 
 main()

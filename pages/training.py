@@ -14,8 +14,9 @@ from dataclasses import replace
 import pandas as pd
 
 from components import cache, state
+from components.text import md
 from components.training.evaluation import render_downloads, render_evaluation
-from components.training.jobs import current_job, job_registry, start_job
+from components.training.jobs import NOT_YOURS, current_job, job_access, job_registry, remember_in_url, start_job
 from components.training.live_chart import render_live_charts
 from components.training.progress import render_status
 from components.training.settings import DataChoice, render_compile_settings, render_data_choice
@@ -27,6 +28,7 @@ from studio.training.job import TrainingRequest
 from studio.training.settings import CompileSettings, SettingsError, default_settings
 
 MESSAGE = "train.message"  # (kind, text) shown once above the buttons
+RUN_NAME = "train.run_name"  # what other users see of this session's runs on the Runs page (optional)
 POLL_SECONDS = 1.0
 
 
@@ -42,9 +44,9 @@ def _prerequisites(spec: GraphSpec):
         st.stop()
     result = cache.analysis(spec)
     if not result.ok:
-        st.error(f"'{spec.name}' does not build ({len(result.problems)} problem(s)); fix it in the Builder first.")
+        st.error(f"'{md(spec.name)}' does not build ({len(result.problems)} problem(s)); fix it in the Builder first.")
         for problem in result.problems[:5]:
-            st.caption(problem.text())
+            st.caption(md(problem.text()))
         _links()
         st.stop()
     return result.model
@@ -85,10 +87,10 @@ def _on_train(spec: GraphSpec, choice: DataChoice, settings: CompileSettings, pr
         _say("warning", "A run is already going for this session: stop it first (or wait for it to finish).")
         return
     if problem:
-        _say("error", f"Cannot train: {problem}")
+        _say("error", f"Cannot train: {md(problem)}")
         return
     request = TrainingRequest(spec.copy(), settings, dataset_key=choice.key, dataset=choice.dataset)
-    job = start_job(request)
+    job = start_job(request, run_name=st.session_state.get(RUN_NAME))
     position = job_registry().queue_position(job.id)
     _say("info", f"Training started (queue position {position})." if position and position > 1 else "Training started.")
 
@@ -125,10 +127,16 @@ def main() -> None:
     st.title("Train")
     spec = state.current_spec()
     model = _prerequisites(spec)
-    job = current_job()
+    access = job_access()
+    if access.refused:
+        st.warning(NOT_YOURS, icon=":material/lock:")
+    job = access.job
     active = job is not None and job.active
+    if job is not None:
+        remember_in_url(job)
     token = spec_key(spec)[:10]
-    st.caption(f"Model **{spec.name}** · {len(spec.inputs)} input(s), {len(spec.outputs)} output(s) · {model.count_params():,} parameters")
+    shape = f"{len(spec.inputs)} input(s), {len(spec.outputs)} output(s)"
+    st.caption(f"Model **{md(spec.name)}** · {shape} · {model.count_params():,} parameters")
     reason = not_trainable_message(spec)
     if reason:
         st.info(reason, icon=":material/info:")
@@ -137,7 +145,12 @@ def main() -> None:
     settings = render_compile_settings(default_settings(spec, choice.key), f"{token}.{choice.key or 'upload'}", disabled=active)
     problem = _check_fit(model, spec, choice, settings)
     if problem and choice.ready:
-        st.error(f"This data does not fit the model: {problem}", icon=":material/error:")
+        st.error(f"This data does not fit the model: {md(problem)}", icon=":material/error:")
+    st.text_input(
+        "Run name (optional)", key=RUN_NAME, max_chars=60, disabled=active, placeholder="anonymous",
+        help="Shown to other users of this server on the Runs page next to your run; left empty, the run is anonymous. "
+        "Only this browser tab can watch and stop the run.",
+    )  # fmt: skip
     columns = st.columns([1, 1, 4])
     train = columns[0].button("Train", type="primary", key="train.start", icon=":material/play_arrow:")
     stop = columns[1].button("Stop", key="train.stop", icon=":material/stop:", disabled=not active)
@@ -153,13 +166,13 @@ def main() -> None:
     if job is None:
         st.caption("Press Train to start; the charts update about once a second while it runs.")
         return
-    if job.request.spec.to_dict() != spec.to_dict():
-        st.caption(f"The run below trained an earlier version of the model ('{job.request.spec.name}').")
+    if job.request.spec.model_dict() != spec.model_dict():
+        st.caption(f"The run below trained an earlier version of the model ('{md(job.request.spec.name)}').")
     _live(job.id, active)
     if job.data_notes:
         with st.expander("What was done to the data"):
             for note in job.data_notes:
-                st.caption(note)
+                st.caption(md(note))
     if not job.active:
         epochs = job.log.epochs()
         if epochs:

@@ -1,49 +1,60 @@
-"""Limits and tunables of the app, in one place; each can be overridden by an environment variable."""
+"""Limits and tunables of the app and the command line, in one place; each can be overridden by an environment variable.
+
+Every way in (an upload, a pasted spec, a project file, a CLI argument, a data file) is checked against
+these by :mod:`studio.gate` before it is read into memory or built.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-# Environment variable -> (Limits field, default, unit shown to users).
-_ENVIRONMENT = {
-    "KFS_MAX_NODES": ("max_nodes", 500),
-    "KFS_MAX_PARAMS": ("max_params", 200_000_000),
-    "KFS_MAX_UPLOAD_MB": ("max_upload_mb", 5),
-    "KFS_HISTORY_SIZE": ("history_size", 50),
-    "KFS_NODES_PER_PAGE": ("nodes_per_page", 40),
-}
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one graph, one upload and one session may hold."""
+    """What one graph, one file and one session may hold."""
 
     max_nodes: int = 500
     max_params: int = 200_000_000
     max_upload_mb: int = 5
+    max_model_mb: int = 200
+    max_data_mb: int = 100
+    max_unpacked_mb: int = 1024
+    max_json_depth: int = 200
+    max_model_depth: int = 20
+    max_data_values: int = 64_000_000
     history_size: int = 50
     nodes_per_page: int = 40
 
     @property
     def max_upload_bytes(self) -> int:
-        """The upload limit in bytes."""
-        return self.max_upload_mb * 1024 * 1024
+        """The size limit of a spec or project (JSON) in bytes."""
+        return self.max_upload_mb * MB
 
 
+# Limits field -> (what it limits, as users read it; the environment variable that overrides it).
 LIMIT_LABELS = {
     "max_nodes": ("max nodes per graph", "KFS_MAX_NODES"),
     "max_params": ("max parameters per model", "KFS_MAX_PARAMS"),
-    "max_upload_mb": ("max upload size (MB)", "KFS_MAX_UPLOAD_MB"),
+    "max_upload_mb": ("max size of a spec, project or model config (MB)", "KFS_MAX_UPLOAD_MB"),
+    "max_model_mb": ("max model file size (MB)", "KFS_MAX_MODEL_MB"),
+    "max_data_mb": ("max data file size (MB)", "KFS_MAX_DATA_MB"),
+    "max_unpacked_mb": ("max unpacked size of a .keras, .h5 or .npz file (MB)", "KFS_MAX_UNPACKED_MB"),
+    "max_json_depth": ("max JSON nesting depth", "KFS_MAX_JSON_DEPTH"),
+    "max_model_depth": ("max depth of models nested in models", "KFS_MAX_MODEL_DEPTH"),
+    "max_data_values": ("max values in a data file (samples x features)", "KFS_MAX_DATA_VALUES"),
     "history_size": ("undo steps kept", "KFS_HISTORY_SIZE"),
     "nodes_per_page": ("nodes listed per page", "KFS_NODES_PER_PAGE"),
 }
+assert set(LIMIT_LABELS) == {item.name for item in fields(Limits)}, "every limit needs a label and a variable"
 
 
 def limits() -> Limits:
-    """The limits in force: defaults, overridden by positive integer environment variables."""
+    """The limits in force: defaults, overridden by positive integer environment variables (``10_000`` is read too)."""
     values: dict[str, int] = {}
-    for variable, (field_name, _default) in _ENVIRONMENT.items():
+    for field_name, (_label, variable) in LIMIT_LABELS.items():
         text = os.environ.get(variable, "").replace("_", "").strip()
         if text.isdigit() and int(text) > 0:
             values[field_name] = int(text)
@@ -51,6 +62,6 @@ def limits() -> Limits:
 
 
 def describe(field_name: str, value: int) -> str:
-    """'max nodes per graph = 500 (KFS_MAX_NODES)'."""
+    """'max nodes per graph = 500 (set KFS_MAX_NODES to change it)'."""
     label, variable = LIMIT_LABELS[field_name]
     return f"{label} = {value:,} (set {variable} to change it)"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from shown_text import shown
 from streamlit.testing.v1 import AppTest
 
 from components import state
@@ -66,7 +67,7 @@ def block(at: AppTest, key: str):
 
 
 def errors_in(node) -> list[str]:
-    return [element.value for element in node.error]
+    return [shown(element.value) for element in node.error]
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ def test_unparseable_text_is_refused_on_its_field_and_nothing_changes():
     at.text_input(key=wkey(at, "builder.edit.img.param.shape")).input("twenty-eight")
     submit(at, "Apply parameters")
     assert spec_key(current(at)) == before
-    messages = [error.value for error in at.error]
+    messages = [shown(error.value) for error in at.error]
     assert any("`shape` of Input must be a shape" in message for message in messages)
     assert any("Nothing was changed" in message for message in messages)
     assert at.text_input(key=wkey(at, "builder.edit.img.param.shape")).value == "twenty-eight", "the typed text is kept"
@@ -197,7 +198,7 @@ def test_rename_delete_and_outputs_from_the_node_editor():
     at.button(key=wkey(at, "builder.edit.dense_1.rename_button")).click().run()
     assert current(at).call("dense_2").inputs == ["hidden"] and at.session_state[state.SELECTED] == "hidden"
     at.button(key=wkey(at, "builder.edit.hidden.delete_button")).click().run()
-    assert any("Cannot delete 'hidden': dense_2 uses its output" in error.value for error in at.error)
+    assert any("Cannot delete 'hidden': dense_2 uses its output" in shown(error.value) for error in at.error)
     assert current(at).call("hidden") is not None
     at.radio(key=wkey(at, "builder.edit.hidden.delete_mode")).set_value("rewire")
     at.button(key=wkey(at, "builder.edit.hidden.delete_button")).click().run()
@@ -304,7 +305,7 @@ def test_open_project_that_is_not_a_spec_keeps_the_work(name, data, message):
     at.file_uploader[0].upload(name, data, "application/json").run()
     assert not at.exception
     assert spec_key(current(at)) == before
-    errors = [error.value for error in at.error]
+    errors = [shown(error.value) for error in at.error]
     assert any(message in error and "Your current work is unchanged" in error for error in errors), errors
 
 

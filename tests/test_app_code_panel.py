@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from shown_text import shown
 from streamlit.testing.v1 import AppTest
 
 from components import state
@@ -47,8 +48,8 @@ def paste(at: AppTest, code: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([*(element.value for element in at.markdown), *(element.value for element in at.error),
-                      *(element.value for element in at.code), *(element.value for element in at.warning)])
+    return "\n".join([*(shown(element.value) for element in at.markdown), *(shown(element.value) for element in at.error),
+                      *(element.value for element in at.code), *(shown(element.value) for element in at.warning)])
 
 
 def test_pasted_code_shows_its_model_and_opens_in_the_builder_undoably() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import pytest
+from shown_text import shown
 from streamlit.testing.v1 import AppTest
 
 from components import state
@@ -83,7 +84,7 @@ def test_each_bad_upload_gets_its_message_and_the_session_goes_on(model_files: d
     for name, message in BAD_UPLOADS:
         at = upload(at, name, model_files[name])
         assert not at.exception, name
-        assert len(at.error) == 1 and message in at.error[0].value, (name, [error.value for error in at.error])
+        assert len(at.error) == 1 and message in shown(at.error[0].value), (name, [error.value for error in at.error])
         assert "models.open_in_builder" not in {button.key for button in at.button}
     at = upload(at, "good.h5", model_files["good.h5"])  # the same session still works
     assert not at.exception and not at.error
@@ -94,7 +95,7 @@ def test_each_bad_upload_gets_its_message_and_the_session_goes_on(model_files: d
 def test_too_large_and_empty_files_are_refused_before_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KFS_MAX_MODEL_MB", "1")
     assert load_uploaded_model("big.keras", b"\0" * (2 * 1024 * 1024)).error == (
-        "'big.keras' is 2.0 MB; the limit is 1 MB (set KFS_MAX_MODEL_MB to change it)."
+        "'big.keras' is 2.0 MB; the limit is max model file size (MB) = 1 (set KFS_MAX_MODEL_MB to change it)."
     )
     assert load_uploaded_model("empty.h5", b"").kind == "empty"
     assert load_uploaded_model("model.onnx", b"x").kind == "wrong_type"
@@ -137,7 +138,7 @@ def test_feature_maps_of_the_trained_model_on_a_mnist_digit(trained_job, monkeyp
     assert at.radio(key="models.fm.source").value == "trained"  # VGG16 is built only when asked for
     at.button(key="models.fm.run").click().run()
     assert not at.exception
-    captions = [caption.value for caption in at.caption]
+    captions = [shown(caption.value) for caption in at.caption]
     assert any(text.startswith("dense (Dense) · output (32,)") for text in captions), captions
     assert any(text.startswith("dense_2 (Dense) · output (10,) · 10 units") for text in captions)
     assert len(at.get("plotly_chart")) == 3  # the three Dense layers as bar charts

@@ -111,12 +111,12 @@ def test_a_finished_job_is_listed_with_its_model_files_and_stays_deleted(runs_fo
     request.observer = RunRecorder(RunStore(runs_folder))
     job = registry.submit(request)
     assert job.done.wait(TIMEOUT), job.describe()
-    record = RunStore(runs_folder).get_run(job.id)  # closed before the job said it was done
+    record = RunStore(runs_folder).get_run(job.run_id)  # closed before the job said it was done
     assert record.status == "completed" and record.epochs == 2
     assert [row["epoch"] for row in record.history] == [1, 2] and "loss" in record.history[0]
     assert record.settings["epochs"] == 2 and record.dataset["key"] == "mnist"
     assert sorted(record.model_files) == ["h5", "keras"]
-    assert (runs_folder / job.id / "model.keras").stat().st_size > 1000
+    assert (runs_folder / job.run_id / "model.keras").stat().st_size > 1000
     assert "test_samples" in record.final_metrics
     at = runs_page()
     assert not at.exception
@@ -176,13 +176,13 @@ def test_the_job_is_the_only_writer_of_its_run_while_the_runs_page_reads(
         runs.run()
         assert not runs.exception, runs.exception
         time.sleep(0.1)
-    record = RunStore(runs_folder).get_run(job.id)
+    record = RunStore(runs_folder).get_run(job.run_id)
     assert record.status == "completed", "the record is closed before the job says it is done"
     assert sorted(record.model_files) == ["h5", "keras"] and all(
-        (runs_folder / job.id / name).is_file() for name in ("model.keras", "model.h5")
+        (runs_folder / job.run_id / name).is_file() for name in ("model.keras", "model.h5")
     )
     runs.run()  # one more read after the end
     assert not runs.exception
     assert len(saves) == 1 and saves[0].startswith("training-job-"), f"model files saved by {saves}"
     assert finishes == saves, f"the run was closed by {finishes}"
-    assert not [path.name for path in (runs_folder / job.id).iterdir() if path.name.startswith(".")], "no temporary files left"
+    assert not [path.name for path in (runs_folder / job.run_id).iterdir() if path.name.startswith(".")], "no temporary files left"

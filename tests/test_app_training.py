@@ -77,7 +77,7 @@ def test_train_poll_stop_and_evaluate():
     assert len(at.dataframe) >= 1 and len(at.get("plotly_chart")) >= 3, "metrics table, live charts and the confusion matrix"
     assert {button.label for button in at.get("download_button")} >= {"Download model.keras", "Download model.h5"}
     assert not at.error
-    record = RunStore().get_run(job.id)  # the page gave the job a recorder: the run was closed before it showed as stopped
+    record = RunStore().get_run(job.run_id)  # the page gave the job a recorder: the run was closed before it showed as stopped
     assert record.status == "stopped" and record.epochs == len(job.log.epochs()) and sorted(record.model_files) == ["h5", "keras"]
 
 
@@ -104,7 +104,9 @@ def test_a_reload_finds_the_running_job_through_the_url():
     job_id = first.session_state[JOB_ID]
     reloaded = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     reloaded.session_state[state.SPEC] = load_preset("mnist_mlp")
-    reloaded.query_params["job"] = job_id
+    for name in ("job", "key"):  # the tab's address: the job and its owner key (see tests/test_job_ownership.py)
+        value = first.query_params[name]
+        reloaded.query_params[name] = value[0] if isinstance(value, list) else value
     reloaded.run()
     assert not reloaded.exception
     assert reloaded.session_state[JOB_ID] == job_id, "the new session adopted the job from ?job="

@@ -21,8 +21,9 @@ ALLOWED: dict[str, set[str]] = {
     "studio.training": {"studio.catalog", "studio.graph", "studio.model", "studio.io", "studio.runs"},
     "studio.cli": {"studio.catalog", "studio.graph", "studio.model", "studio.io", "studio.training", "studio.runs"},
 }
-SHARED = {"studio", "studio.backend", "studio.limits"}  # the package, its TensorFlow loader and its limits: anyone may import them
-KERAS_FREE = ("studio.catalog.table", "studio.graph", "studio.runs")
+# The package, its TensorFlow loader, its limits and the input gate that applies them: anyone may import them.
+SHARED = {"studio", "studio.backend", "studio.limits", "studio.gate"}
+KERAS_FREE = ("studio.catalog.table", "studio.graph", "studio.runs", "studio.gate", "studio.limits")
 
 
 def _module_name(path: Path) -> str:

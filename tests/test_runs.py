@@ -293,6 +293,34 @@ def test_runs_command_lists_shows_and_compares(tmp_path: Path, monkeypatch: pyte
     assert "No runs stored" in capsys.readouterr().out
 
 
+ESCAPES = "red\x1b[31m\x1b]0;pwned\x07 over\rwrite bell\x07 \x9b2J \u202egnp.exe"
+
+
+def _no_control_characters(text: str) -> None:
+    controls = sorted({char for char in text if char not in "\n" and (ord(char) < 32 or 127 <= ord(char) < 160 or char in "\u202e\u2028")})
+    assert not controls, f"control characters reached the terminal: {controls!r}"
+
+
+def test_studio_runs_shows_escape_codes_in_names_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("studio.cli.runs",))
+    store = RunStore(tmp_path)
+    spec = load_preset("mnist_mlp")
+    spec.name = ESCAPES
+    first = store.start_run(spec, SETTINGS, {"key": "mnist", "name": f"data {ESCAPES}"})
+    store.record_epoch(first, 1, {"loss": 0.5, f"acc{ESCAPES}": 0.9})
+    store.finish_run(first, "failed", {"metrics": {f"m{ESCAPES}": 0.5}}, f"error in {ESCAPES}")
+    second = _record(store, "second")
+    for arguments in (["runs"], ["runs", "--json"], ["runs", "--show", first], ["runs", "--compare", first, second],
+                      ["runs", "--show", f"no{ESCAPES}"], ["runs", "--delete", f"no{ESCAPES}"]):  # fmt: skip
+        code = cli.main([*arguments, "--runs-dir", str(tmp_path)])
+        out, err = capsys.readouterr()
+        assert code in (0, 2), arguments
+        _no_control_characters(out + err)
+    assert cli.main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "red\\x1b[31m\\x1b]0;pwned\\x07 over\\rwrite bell\\x07 \\x9b2J \\u202egnp.exe" in listing, "shown, as escapes"
+
+
 def test_a_recorder_records_one_job_run_once_with_its_files(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     recorder = RunRecorder(store)

@@ -8,7 +8,6 @@ import keras
 import numpy as np
 import pytest
 
-from studio.training import data as training_data
 from studio.training.data import adapt_array, adapt_target, fit_to_model, preview, read_user_data
 from studio.training.datasets import DataError, Dataset, tutorial_tickets
 
@@ -111,9 +110,10 @@ def test_csv_errors_are_clear():
 
 
 def test_uploads_over_the_size_limit_are_refused(monkeypatch):
-    monkeypatch.setattr(training_data, "MAX_UPLOAD_BYTES", 100)
-    with pytest.raises(DataError, match="the limit for data files is"):
-        read_user_data(csv_bytes(), "big.csv", ["img"], ["out"])
+    monkeypatch.setenv("KFS_MAX_DATA_MB", "1")
+    big = b"a,label\n" + b"0.5,1\n" * 200_000  # 1.1 MB
+    with pytest.raises(DataError, match=r"'big.csv' is 1.1 MB; the limit is max data file size \(MB\) = 1 \(set KFS_MAX_DATA_MB"):
+        read_user_data(big, "big.csv", ["img"], ["out"])
 
 
 def npz_bytes(**arrays: np.ndarray) -> bytes:

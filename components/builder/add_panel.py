@@ -116,7 +116,7 @@ def _layer_tab(spec: GraphSpec, result: BuildResult) -> None:
     if group:
         offered = [name for name in offered if catalog.LAYER_TYPES[name].group == group]
     if not offered:
-        st.warning(f"No layer type matches '{query}'{f' in {group}' if group else ''}.", icon=":material/search_off:")
+        st.warning(f"No layer type matches '{md(query)}'{f' in {group}' if group else ''}.", icon=":material/search_off:")
         return
     if st.session_state.get(ADD_TYPE) not in offered:
         st.session_state.pop(ADD_TYPE, None)

@@ -1,11 +1,12 @@
-"""Node canvas: draws the current spec as nodes and edges; what the user does there comes back as intents.
+"""Node canvas: draws the current spec as nodes and edges (React Flow); what the user does there comes back as intents.
 
-The spec stays the truth. The front end (``canvas_frontend/``: hand-written HTML, SVG and JavaScript,
-no build step, no network) only *proposes* changes, each an intent of :mod:`studio.graph.intents`
-such as ``{"kind": "connect", "source": "dense", "target": "concatenate"}``. They are applied by the
-one edit engine through :func:`components.actions.apply_edit` (limits, undo, messages), exactly like
-the forms' edits. A refused delete of a node others use offers cascade or reconnect; a shared call
-asks for its input.
+The spec stays the truth. The front end (``canvas_frontend/``: React Flow, built by ``scripts/build_canvas.sh``
+into the committed ``canvas_frontend/build/``; no network) only *proposes* changes, each an intent of
+:mod:`studio.graph.intents` such as ``{"kind": "connect", "source": "dense", "target": "concatenate"}``.
+They are applied by the one edit engine through :func:`components.actions.apply_edit` (limits, undo,
+messages), exactly like the forms' edits. Moves and auto-layout change only the spec's layout (no undo
+step). The front end also asks to select a node (the Node editor follows), to undo and to redo. A refused
+delete of a node others use offers cascade or reconnect; a shared call without its input asks for it.
 """
 
 from __future__ import annotations
@@ -20,39 +21,47 @@ import streamlit.components.v1 as components
 
 from components import actions, state
 from components.text import md
-from studio.catalog import types as catalog
 from studio.graph.edits import EditError, NodeInUseError
-from studio.graph.intents import apply_intent
-from studio.graph.layout import layout_positions, positions_after_change
+from studio.graph.intents import VIEW_ONLY, apply_intent
+from studio.graph.layout import layout_direction
 from studio.graph.spec import GraphSpec
 from studio.model.analysis import ref_label, tensor_refs
 from studio.model.build import BuildResult
-from studio.model.canvas_view import spec_to_canvas
+from studio.model.canvas_view import palette, spec_to_canvas
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "canvas_frontend"
-_component = components.declare_component("keras_canvas", path=str(FRONTEND_DIR))
+BUILD_DIR = FRONTEND_DIR / "build"
+_component = components.declare_component("keras_canvas", path=str(BUILD_DIR))
 _LABELS = {
-    "add_node": "Added {layer_type} on the canvas", "connect": "Connected {source} → {target} on the canvas",
-    "disconnect": "Removed an edge on the canvas", "delete": "Deleted on the canvas", "share": "Called {node}'s layer again",
-    "toggle_output": "Toggled output {node} on the canvas",
+    "add_node": "Added {layer_type} on the canvas", "insert": "Inserted {layer_type} on edge {edge} on the canvas",
+    "connect": "Connected {source} → {target} on the canvas", "disconnect": "Removed an edge on the canvas",
+    "delete": "Deleted on the canvas", "share": "Called {node}'s layer again on the canvas",
+    "toggle_output": "Pinned or unpinned output {node} on the canvas", "set_param": "Set {name} of {node} on the canvas",
+    "duplicate": "Duplicated {node} on the canvas",
 }
+_REQUESTS = ("select", "undo", "redo")  # asked by the canvas, but not edits of the spec
 
 
 def _keys(key: str) -> dict[str, str]:
-    names = ("positions", "event", "message", "pending")
+    names = ("event", "message", "pending")
     return {name: f"{key}__{name}" for name in names}
 
 
 def _label(intent: Mapping[str, Any]) -> str:
-    fields = {name: intent.get(name, "?") for name in ("layer_type", "source", "target", "node")}
+    fields = {name: intent.get(name, "?") for name in ("layer_type", "source", "target", "node", "edge", "name")}
     return _LABELS.get(str(intent.get("kind")), "Edited on the canvas").format(**fields)
 
 
-def apply_canvas_intent(intent: Mapping[str, Any], key: str) -> bool:
-    """Apply one canvas intent to the current spec (with undo and limits); True when the spec changed.
+def _store_layout(spec: GraphSpec) -> None:
+    """Keep a spec whose layout alone changed: no undo step, and the forms keep what is typed in them."""
+    st.session_state[state.SPEC] = spec
 
-    Node positions follow (moved, dropped, or next to the node they came from). A refusal is kept as
-    the canvas's message; a delete refused because others use the node is kept as a pending choice.
+
+def apply_canvas_intent(intent: Mapping[str, Any], key: str) -> bool:
+    """Apply one canvas intent to the current spec (with undo and limits); True when the page must be drawn again.
+
+    A refusal is kept as the canvas's message; a delete refused because others use the node is kept as a pending
+    choice. A change of the model's outputs is said in the edit's notice (by `apply_edit`).
     """
     keys = _keys(key)
     session = st.session_state
@@ -63,17 +72,31 @@ def apply_canvas_intent(intent: Mapping[str, Any], key: str) -> bool:
         candidate = apply_intent(before, intent)
     except NodeInUseError as refusal:
         session[keys["pending"]] = {"intent": dict(intent), "message": str(refusal)}
-        return False
+        return True
     except (EditError, ValueError, TypeError, KeyError) as refusal:
         session[keys["message"]] = actions.error_text(refusal)
-        return False
-    positions = positions_after_change(layout_positions(before, session.get(keys["positions"])), intent, before, candidate)
-    session[keys["positions"]] = positions
-    if candidate.to_dict() == before.to_dict():
-        return False
-    if not actions.apply_edit(lambda _spec: candidate, keys["message"], _label(intent)):
+        return True
+    if intent.get("kind") in VIEW_ONLY or candidate.model_dict() == before.model_dict():
+        _store_layout(candidate)
+        return True
+    added = [call.id for call in candidate.calls if before.call(call.id) is None]  # a new node is selected, as after the forms
+    if not actions.apply_edit(lambda _spec: candidate, keys["message"], _label(intent), select=added[0] if added else None):
         session[keys["message"]] = state.error_for(keys["message"])
+    return True
+
+
+def _handle_request(change: Mapping[str, Any]) -> bool:
+    """Select a node (the Node editor opens on it), undo or redo, as the canvas asks; True when the page must be drawn again."""
+    kind = change.get("kind")
+    if kind == "select":
+        node = change.get("node")
+        if isinstance(node, str) and state.current_spec().call(node) is not None:
+            state.open_node(node)
         return False
+    if kind == "undo":
+        actions.undo()
+    else:
+        actions.redo()
     return True
 
 
@@ -116,64 +139,47 @@ def _render_pending(spec: GraphSpec, result: BuildResult | None, key: str) -> bo
     return False
 
 
-def render_canvas(spec: GraphSpec, result: BuildResult | None, key: str, *, height: int = 560) -> bool:
-    """Draw the spec as an editable node canvas; True when an edit changed the current spec (then `st.rerun()`)."""
-    keys = _keys(key)
+def handle_canvas_event(key: str) -> bool:
+    """Apply the canvas's newest event, if any; True when the spec or the selection changed (then `st.rerun()`)."""
     change = _take_event(key)
-    if change is not None:
-        if change.get("kind") == "share" and not change.get("inputs"):
-            st.session_state[keys["pending"]] = {"intent": dict(change), "message": ""}
-        elif apply_canvas_intent(change, key):
-            return True
+    if change is None:
+        return False
+    if change.get("kind") in _REQUESTS:
+        return _handle_request(change)
+    if change.get("kind") == "share" and not change.get("inputs"):
+        st.session_state[_keys(key)["pending"]] = {"intent": dict(change), "message": ""}
+        return True
+    return apply_canvas_intent(change, key)
+
+
+def render_canvas(
+    spec: GraphSpec, result: BuildResult | None, key: str, *, height: int = 560, present: bool = False
+) -> bool:
+    """Draw the spec as an editable node canvas; True when an event changed the current spec (then `st.rerun()`).
+
+    The canvas fills the window's height below it (at least `height` px); `present` is the presentation mode.
+    """
+    keys = _keys(key)
+    if handle_canvas_event(key):
+        return True
     if _render_pending(spec, result, key):
         return True
     message = st.session_state.get(keys["message"])
     if message:
         st.warning(md(message), icon=":material/block:")
-    positions = layout_positions(spec, st.session_state.get(keys["positions"]))
-    st.session_state[keys["positions"]] = positions
-    nodes, edges = spec_to_canvas(spec, result, positions)
+    nodes, edges = spec_to_canvas(spec, result)
     graph_problems = [  # problems that belong to no drawn node (the whole graph, or a missing id)
         problem.text() for problem in (result.problems if result else [])
         if problem.node is None or (result.spec.call(problem.node) is None and result.spec.layer(problem.node) is None)
     ]
     _component(
         nodes=[asdict(node) for node in nodes], edges=[asdict(edge) for edge in edges], problems=graph_problems,
-        spec_name=spec.name, height=height, key=key, default=None,
+        palette=_palette(), direction=layout_direction(spec), selected=st.session_state.get(state.SELECTED),
+        ack=st.session_state.get(keys["event"]), spec_name=spec.name, height=height, present=present, key=key, default=None,
     )
     return False
 
 
-def _palette_label(type_name: str) -> str:
-    return f"{catalog.get_layer_type(type_name).group} › {type_name}"
-
-
-def render_palette(spec: GraphSpec, key: str, canvas_key: str, *, vertical: bool = False) -> bool:
-    """A searchable, grouped layer palette (search box, type, optional input, Add button); True when a node was added.
-
-    One row of four widgets by default; ``vertical=True`` stacks them (for a sidebar or a narrow column).
-    The node is added through the canvas `canvas_key`, so it appears next to its input there.
-    """
-    groups = catalog.palette_groups()
-    ordered = [name for group, names in groups.items() if group != "Models" for name in names]
-    if vertical:
-        search = choose = source_column = button_column = st.container()
-    else:
-        search, choose, source_column, button_column = st.columns([2, 3, 3, 1.4], vertical_alignment="bottom")
-    query = search.text_input("Search layers", key=f"{key}__query", placeholder="conv, pool, merge ...")
-    found = set(catalog.search_types(query)) if query.strip() else set(ordered)
-    options = [name for name in ordered if name in found]
-    if not options:
-        choose.info(f"No layer type matches '{query}'.")
-        return False
-    layer_type = choose.selectbox("Layer type", options, format_func=_palette_label, key=f"{key}__type")
-    sources = ["(not connected)", *(call.id for call in spec.calls)]
-    source = source_column.selectbox("Input from", sources, key=f"{key}__source", disabled=layer_type == "Input")
-    summary = catalog.get_layer_type(layer_type).summary
-    if summary:
-        st.caption(f"**{layer_type}**: {md(summary)}")
-    if button_column.button("Add node", key=f"{key}__add", icon=":material/add:", width="stretch"):
-        inputs = [] if source == sources[0] or layer_type == "Input" else [source]
-        return apply_canvas_intent({"kind": "add_node", "layer_type": layer_type, "inputs": inputs}, canvas_key)
-    return False
-
+@st.cache_data(show_spinner=False)
+def _palette() -> list[dict]:
+    return palette()

@@ -10,7 +10,7 @@ from components import actions, state
 from components.builder.param_form import collect_config, render_param_widgets, show_errors
 from components.cache import application_layer_names
 from components.project import read_project
-from components.text import md
+from components.text import code, md
 from studio.catalog import types as catalog
 from studio.graph import blocks as block_edits
 from studio.graph import deletion, edits, wiring
@@ -220,7 +220,7 @@ def _nested(spec: GraphSpec, result: BuildResult, call_id: str) -> None:
         return
     inner = layer.config.get("spec") if isinstance(layer.config.get("spec"), dict) else {}
     with st.container(border=True):
-        st.markdown(f"**Nested model `{md(str(inner.get('name', '?')))}`**")
+        st.markdown(f"**Nested model {code(inner.get('name', '?'))}**")
         st.caption(
             f"{len(inner.get('calls', []))} nodes · inputs: {', '.join(inner.get('inputs', [])) or '-'} · "
             f"outputs: {', '.join(inner.get('outputs', [])) or '-'}"
@@ -303,6 +303,7 @@ def render_node_editor(spec: GraphSpec, result: BuildResult) -> None:
     selected = st.session_state.get(state.SELECTED)
     if selected not in ids:
         selected = ids[-1]
+        state.select(selected)  # the canvas shows the node the editor shows
     pick_key = state.widget_key(f"builder.edit.pick.{selected}")
     st.selectbox(
         "Node", ids, index=ids.index(selected), key=pick_key, on_change=lambda: state.select(st.session_state.get(pick_key)),

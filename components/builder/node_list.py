@@ -7,7 +7,7 @@ import re
 import streamlit as st
 
 from components import state
-from components.text import md
+from components.text import code, md
 from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, split_ref
 from studio.limits import limits
@@ -99,11 +99,11 @@ def render_node_list(spec: GraphSpec, result: BuildResult) -> None:
     for call_id in ids[(page - 1) * per_page: page * per_page]:
         render_node_row(spec, result, call_id)
     if query and not ids:
-        st.caption(f"No node matches '{query}'.")
+        st.caption(f"No node matches '{md(query)}'.")
     unused = [layer for layer in spec.layers if not spec.calls_of(layer.id)]
     for layer in unused:
         with st.container(border=True, key=f"nodebad_layer_{css_token(layer.id)}"):
-            st.markdown(f"**{layer.id}** · `{layer.type}` :gray[(a layer that no node calls)]")
+            st.markdown(f"**{md(layer.id)}** · {code(layer.type)} :gray[(a layer that no node calls)]")
             for message in [problem.message for problem in result.problems if problem.node == layer.id]:
                 st.error(md(message), icon=":material/error:")
             from components.builder.node_editor import delete_layer_callback

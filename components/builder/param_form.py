@@ -11,6 +11,7 @@ import math
 import streamlit as st
 
 from components import state
+from components.text import md
 from studio.catalog import types as catalog
 from studio.catalog.params import Param
 from studio.catalog.values import KIND_HINTS, format_value, parse_param_text
@@ -29,12 +30,20 @@ def shown_params(type_name: str) -> list[Param]:
     return [param for param in catalog.get_layer_type(type_name).params if param.name not in SPECIAL_KEYS]
 
 
+# The browser's numbers are doubles: st.number_input refuses integers beyond 2**53 - 1
+# (StreamlitJSNumberBoundsError), so larger ones are edited as text.
+BROWSER_MAX_INT = 2**53 - 1
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+def fits_number_input(value: object) -> bool:
+    """Whether st.number_input can show this value (an int within ±(2**53 - 1), or a finite float)."""
+    if _is_int(value):
+        return abs(value) <= BROWSER_MAX_INT
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _choice_index(choices: tuple, value: object) -> int | None:
@@ -54,9 +63,9 @@ def _widget_kind(param: Param, value: object) -> str:
         return "checkbox"
     if param.kind == "choice" and _choice_index(param.choices or (), value) is not None:
         return "selectbox"
-    if param.kind == "int" and _is_int(value):
+    if param.kind == "int" and _is_int(value) and fits_number_input(value):
         return "int"
-    if param.kind == "float" and _is_number(value):
+    if param.kind == "float" and fits_number_input(value):
         return "float"
     return "text"
 
@@ -83,7 +92,7 @@ def _draw(param: Param, value: object, key: str) -> None:
         st.text_input(label, value=format_value(param, value), key=key, help=_help(param), placeholder=placeholder)
     message = state.error_for(key)
     if message:
-        st.error(message, icon=":material/error:")
+        st.error(md(message), icon=":material/error:")
 
 
 def _value_in(config: dict, param: Param) -> object:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import cache
+from components.code_style import code_style_control
 from components.project import file_name_for
 from components.text import md
 from studio.graph.spec import GraphSpec, SpecError
@@ -27,6 +28,7 @@ DIAGRAM_TOGGLES = {
     "expand_nested": ("Expand nested", True),
 }
 RANKDIR_LABELS = {"TB": "Top-down", "LR": "Left-right"}
+CODE_STYLE_KEY = "builder.code_style"
 DIAGRAM_HEIGHT = 900  # pixels; taller diagrams scroll
 
 
@@ -60,7 +62,7 @@ def render_diagram_panel(spec: GraphSpec, result: BuildResult) -> None:
         return
     dot_text, failure = cache.diagram_dot_or_spec_drawing(spec, options, result)
     if failure:
-        st.warning(f"The diagram cannot be drawn ({failure}); a plain drawing of the spec follows.")
+        st.warning(f"The diagram cannot be drawn ({md(failure)}); a plain drawing of the spec follows.")
     st.graphviz_chart(dot_text, height=DIAGRAM_HEIGHT if len(spec.calls) > 12 else "content")
     with st.container(horizontal=True, gap="small"):
         if diagram.graphviz_available():
@@ -93,7 +95,7 @@ def render_summary_panel(spec: GraphSpec, result: BuildResult) -> None:
     if not spec.calls:
         st.info("The summary appears once the graph has nodes.", icon=":material/info:")
         return
-    st.markdown(f"**Model: \"{spec.name}\"**" + ("" if result.ok else " — not built yet: fix the problems listed above"))
+    st.markdown(f"**Model: \"{md(spec.name)}\"**" + ("" if result.ok else " — not built yet: fix the problems listed above"))
     frame = pd.DataFrame(summary_rows(spec, result))
     st.dataframe(
         frame, hide_index=True, width="stretch",
@@ -103,17 +105,20 @@ def render_summary_panel(spec: GraphSpec, result: BuildResult) -> None:
 
 
 def render_code_panel(spec: GraphSpec) -> None:
-    """The spec as a runnable functional-API script (copy button on the code; download)."""
+    """The spec as a runnable functional-API script in the chosen style (copy button on the code; download)."""
     if not spec.calls:
         st.info("The code appears once the graph has nodes.", icon=":material/info:")
         return
+    style = code_style_control(CODE_STYLE_KEY)
     try:
-        code = cache.generated_code(spec)
+        code = cache.generated_code(spec, style)
     except SpecError as error:
         st.warning(f"Code cannot be generated for this graph: {md(str(error))}")
         return
+    suffix = "_tutorial.py" if style == "tutorial" else ".py"
     st.download_button(
-        "Download model.py", code, file_name=file_name_for(spec, ".py"), mime="text/x-python",
+        "Download the code (.py)", code, file_name=file_name_for(spec, suffix), mime="text/x-python",
         key="builder.download_code", icon=":material/download:", on_click="ignore",
     )
     st.code(code, language="python", line_numbers=True)
+

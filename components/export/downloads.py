@@ -10,7 +10,9 @@ from typing import Any
 import streamlit as st
 
 from components import cache
+from components.code_style import code_style_control
 from components.project import file_name_for
+from components.text import md
 from studio.graph.spec import GraphSpec, SpecError
 from studio.model.build import spec_key
 from studio.runs.history import history_csv
@@ -18,11 +20,12 @@ from studio.training.datasets import default_dataset_key
 from studio.training.settings import CompileSettings, SettingsError, default_settings, settings_from_dict
 
 log = logging.getLogger(__name__)
+CODE_STYLE_KEY = "export.code_style"
 
 
 def settings_for(spec: GraphSpec, job: Any) -> tuple[CompileSettings, str | None, str]:
     """The settings and data of this session's run when it trained this spec, else the defaults; and which it is."""
-    if job is not None and job.request.spec.to_dict() == spec.to_dict():
+    if job is not None and job.request.spec.model_dict() == spec.model_dict():
         summary = getattr(job, "dataset_summary", None) or {}
         key = job.request.dataset_key or summary.get("key")
         if key and key.startswith("file:") and summary.get("autoencoder"):
@@ -37,6 +40,13 @@ def _script(key: str, settings_json: str, dataset_key: str | None, _spec: GraphS
     from studio.training.script import training_script
 
     return training_script(_spec, settings_from_dict(json.loads(settings_json)), dataset_key)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _tutorial(key: str, settings_json: str, dataset_key: str | None, _spec: GraphSpec) -> str:
+    from studio.training.script import tutorial_code
+
+    return tutorial_code(_spec, settings_from_dict(json.loads(settings_json)), dataset_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -69,19 +79,22 @@ def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
         return
     settings, dataset_key, origin = settings_for(spec, job)
     key = spec_key(spec)
-    st.caption(f"Model **{spec.name}**; the training script and the project file use {origin}.")
+    st.caption(f"Model **{md(spec.name)}**; the training script, the tutorial-style code and the project file use {origin}.")
     top = st.columns(3)
+    with top[0]:
+        style = code_style_control(CODE_STYLE_KEY)
     try:
-        code = cache.generated_code(spec)
-    except SpecError as error:
-        top[0].caption(f"No code: {error}")
+        code = _tutorial(key, settings.to_json(), dataset_key, spec) if style == "tutorial" else cache.generated_code(spec)
+    except (SpecError, SettingsError) as error:
+        top[0].caption(f"No code: {md(error)}")
     else:
-        _download(top[0], "Model code (.py)", code, file_name_for(spec, ".py"), "text/x-python", "export.code")
+        name = file_name_for(spec, "_tutorial.py" if style == "tutorial" else ".py")
+        _download(top[0], "Model code (.py)", code, name, "text/x-python", "export.code")
     script = None
     try:
         script = _script(key, settings.to_json(), dataset_key, spec)
     except (SpecError, SettingsError) as error:
-        top[1].caption(f"No training script: {error}")
+        top[1].caption(f"No training script: {md(error)}")
     if script:
         _download(top[1], "Training script (.py)", script, f"train_{file_name_for(spec, '.py')}", "text/x-python", "export.script")
     project = project_json(spec, settings, dataset_key)
@@ -97,7 +110,7 @@ def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
             try:
                 data = _diagram(key, fmt, spec)
             except DiagramError as error:
-                column.caption(f"No {fmt.upper()}: {error}")
+                column.caption(f"No {fmt.upper()}: {md(error)}")
                 continue
             _download(column, f"Diagram (.{fmt})", data, file_name_for(spec, f".{fmt}"), mime, f"export.diagram.{fmt}")
     epochs = job.log.epochs() if job is not None else []

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.project import file_name_for
+from components.text import md
 from studio.io.model_files import FORMAT_NOTES, ExportReport, export_model_files, round_trip
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,11 @@ def _render_report(prepared: dict, job: Any) -> None:
         + (" The run has moved on since: save again for the model as it is now." if stale else "")
     )
     for check in report.files:
-        (st.success if check.ok else st.error)(check.describe(), icon=":material/verified:" if check.ok else ":material/error:")
+        (st.success if check.ok else st.error)(md(check.describe()), icon=":material/verified:" if check.ok else ":material/error:")
         for warning in check.warnings:
-            st.warning(f".{check.format}: {warning}")
+            st.warning(f".{check.format}: {md(warning)}")
     for note in report.notes:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {md(note)}")
     columns = st.columns(max(1, len(prepared["files"])) + 1)
     for column, (fmt, data) in zip(columns, prepared["files"].items(), strict=False):
         column.download_button(
@@ -99,7 +100,7 @@ def run_round_trip(job: Any, fmt: str) -> None:
     try:
         result = round_trip(job.model, data[0], data[1], fmt=fmt)
     except Exception as error:  # noqa: BLE001 - Keras's reason is shown; the session goes on
-        log.warning("Round trip of job %s failed: %s", job.id, error)
+        log.warning("Round trip of run %s failed: %s", job.run_id, error)
         st.session_state[ROUND_TRIP] = {"job_id": job.id, "error": f"{type(error).__name__}: {error}"}
         return
     st.session_state[ROUND_TRIP] = {"job_id": job.id, "result": result, "format": fmt, "samples": len(data[0][0])}
@@ -122,13 +123,13 @@ def _render_round_trip(job: Any) -> None:
     if not outcome or outcome["job_id"] != job.id:
         return
     if "error" in outcome:
-        st.error(outcome["error"])
+        st.error(md(outcome["error"]))
         return
     result = outcome["result"]
     table = pd.DataFrame({"trained model": result.before, "loaded back": result.after})
     st.dataframe(table, key="export.round_trip_table")
     for note in result.notes:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {md(note)}")
     if result.equal:
         st.success(f"Equal: the model loaded back from .{outcome['format']} has the same test metrics on {outcome['samples']:,} samples.")
     else:
@@ -143,15 +144,15 @@ def render_model_files(job: Any) -> None:
         return
     name = job.request.spec.name
     where = f"still training ({_epochs_done(job)} epoch(s) done): the files hold the model as it stands" if job.active else job.status
-    st.caption(f"Model **{name}** from training run `{job.id}`: {where}.")
+    st.caption(f"Model **{md(name)}** from training run `{job.run_id}`: {where}.")
     st.caption(" · ".join(f".{fmt}: {note}" for fmt, note in FORMAT_NOTES.items()))
     if st.button("Save and check .keras and .h5", key="export.prepare", type="primary", icon=":material/save:"):
         with st.spinner("Saving, then reloading each file in a fresh Python process and comparing predictions ..."):
             try:
                 prepare_files(job)
             except Exception as error:  # noqa: BLE001 - the reason is shown; the session goes on
-                log.warning("Export of job %s failed: %s", job.id, error)
-                st.error(f"The model could not be saved: {type(error).__name__}: {error}")
+                log.warning("Export of run %s failed: %s", job.run_id, error)
+                st.error(f"The model could not be saved: {type(error).__name__}: {md(error)}")
     prepared = st.session_state.get(PREPARED)
     if prepared and prepared["job_id"] == job.id:
         _render_report(prepared, job)

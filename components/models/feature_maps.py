@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.text import md
 from studio.model.features import (
     SCALING_HELP,
     SCALINGS,
@@ -60,7 +61,7 @@ def pick_model(trained: Any, uploaded: Any, builder: Any) -> tuple[Any, str, str
         try:
             model, note = _vgg16(source == VGG_IMAGENET)
         except InspectError as error:
-            st.error(str(error), icon=":material/cloud_off:")
+            st.error(md(error), icon=":material/cloud_off:")
             return None
         return model, source, note
     model = available[source]
@@ -117,7 +118,7 @@ def pick_input(model: Any, source: str, key: str) -> list[np.ndarray] | None:
                 return None
             return [prepare_image(upload.getvalue(), shape, scaling, invert)]
     except InspectError as error:
-        st.error(str(error))
+        st.error(md(error))
         return None
     rng = np.random.default_rng(0)
     return [rng.random((1, *(size or 32 for size in shape))).astype("float32")]
@@ -159,7 +160,7 @@ def _bar_figure(bars: dict) -> go.Figure:
 def render_results(shown: list[dict]) -> None:
     """Each picked layer: a grid, heat map or bar chart, with its shape."""
     for index, item in enumerate(shown):
-        caption = f"{item['label']} ({item['type']}) · output {item['shape']} · {item.get('note', '')}"
+        caption = f"{md(item['label'])} ({md(item['type'])}) · output {item['shape']} · {item.get('note', '')}"
         if "image" in item:
             st.image(item["image"], caption=caption, clamp=True)
         elif "bars" in item:
@@ -175,7 +176,7 @@ def render_feature_maps(trained: Any, uploaded: Any, builder: Any) -> None:
     if picked is None:
         return
     model, source, note = picked
-    st.caption(f"{model.name}: {note}; {model.count_params():,} parameters.")
+    st.caption(f"{md(model.name)}: {note}; {model.count_params():,} parameters.")
     key = f"{source}.{model.name}"
     choices = layer_choices(model)
     labels = [choice.label for choice in choices]
@@ -191,7 +192,7 @@ def render_feature_maps(trained: Any, uploaded: Any, builder: Any) -> None:
             with st.spinner("Running the extraction model ..."):
                 st.session_state[RESULT] = {"key": key, "shown": compute(model, inputs, layers)}
         except (InspectError, ValueError) as error:
-            st.error(f"The feature maps cannot be computed: {error}")
+            st.error(f"The feature maps cannot be computed: {md(error)}")
     result = st.session_state.get(RESULT)
     if result and result["key"] == key:
         render_results(result["shown"])

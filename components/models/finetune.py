@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.text import md
 from studio.graph.spec import SpecError
 
 SOURCE = "models.ft.source"
@@ -87,7 +88,7 @@ def _render_training(model: Any, frozen: set[str], token: str) -> None:
     try:
         spec = spec_from_model(model)
     except SpecError as error:
-        st.warning(f"Fine-tuning needs the model's inputs and outputs as a spec, and this model has none: {error}")
+        st.warning(f"Fine-tuning needs the model's inputs and outputs as a spec, and this model has none: {md(error)}")
         return
     choice = render_data_choice(spec, default_dataset_key(spec), f"ft.{token}")
     settings = render_compile_settings(default_settings(spec, choice.key), f"ft.{token}.{choice.key or 'upload'}")

@@ -8,9 +8,11 @@ from typing import Any
 
 import streamlit as st
 
-from components import state
+from components import actions, state
+from components.text import md
 from studio.graph.spec import SpecError
-from studio.model.upload import UploadedModel, load_uploaded_model, max_model_mb, unsupported_layers
+from studio.limits import describe, limits
+from studio.model.upload import UploadedModel, load_uploaded_model, unsupported_layers
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def _load(uploaded: Any) -> UploadedModel:
     """Load an upload once (a rerun with the same file reuses the model)."""
     token = (getattr(uploaded, "file_id", None), uploaded.name, uploaded.size)
     if st.session_state.get(LOADED_TOKEN) != token:
-        with st.spinner(f"Loading {uploaded.name} with safe_mode=True ..."):
+        with st.spinner(f"Loading {md(uploaded.name)} with safe_mode=True ..."):
             st.session_state[LOADED] = load_uploaded_model(uploaded.name, uploaded.getvalue())
         st.session_state[LOADED_TOKEN] = token
     return st.session_state[LOADED]
@@ -40,8 +42,9 @@ def _open_in_builder(model: Any, name: str) -> None:
 
     try:
         spec = spec_from_model(model)
-    except SpecError as error:
-        st.error(f"'{name}' cannot be opened in the builder: {error}")
+        actions.check_new_spec(spec)  # the builder's limits: nodes, nesting of models, parameters
+    except (SpecError, ValueError) as error:
+        st.error(f"'{md(name)}' cannot be opened in the builder: {md(actions.error_text(error))}")
         return
     spec.description = f"Imported from {name}"
     state.replace_spec(spec, f"Opened the uploaded model '{name}'", source=f"file {name}")
@@ -49,7 +52,7 @@ def _open_in_builder(model: Any, name: str) -> None:
     try:
         st.switch_page(state.PAGES["builder"])
     except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
-        st.success(f"'{name}' is open in the builder.")
+        st.success(f"'{md(name)}' is open in the builder.")
 
 
 def render_model_card(model: Any) -> None:
@@ -59,7 +62,7 @@ def render_model_card(model: Any) -> None:
 
     inputs = ", ".join(f"{tensor.name} {tuple(tensor.shape)}" for tensor in model.inputs)
     outputs = ", ".join(str(tuple(tensor.shape)) for tensor in model.outputs)
-    st.markdown(f"**{model.name}** · {model.count_params():,} parameters · inputs {inputs} · outputs {outputs}")
+    st.markdown(f"**{md(model.name)}** · {model.count_params():,} parameters · inputs {md(inputs)} · outputs {outputs}")
     left, right = st.columns(2)
     with left:
         st.code(summary_text(model), language=None)
@@ -67,30 +70,30 @@ def render_model_card(model: Any) -> None:
         try:
             st.graphviz_chart(model_dot(model, DiagramOptions(show_shapes=True)))
         except Exception as error:  # noqa: BLE001 - no diagram is not worth losing the page over
-            st.caption(f"No diagram: {type(error).__name__}: {error}")
+            st.caption(f"No diagram: {type(error).__name__}: {md(error)}")
 
 
 def render_upload() -> None:
     """Upload a model file and show it; every bad file gets its own clear message and the session goes on."""
-    limit = max_model_mb()
+    active = limits()
     st.caption(
-        f"A model saved with `model.save(...)` as .keras or .h5, up to {limit} MB. It is loaded with "
-        "`keras.models.load_model(..., safe_mode=True)`: files with Python code (Lambda layers, custom classes) are refused."
+        f"A model saved with `model.save(...)` as .keras or .h5 ({describe('max_model_mb', active.max_model_mb)}). It is loaded "
+        "with `keras.models.load_model(..., safe_mode=True)`: files with Python code (Lambda layers, custom classes) are refused."
     )
-    uploaded = st.file_uploader("Model file", type=["keras", "h5", "hdf5"], key=UPLOADER, max_upload_size=limit)
+    uploaded = st.file_uploader("Model file", type=["keras", "h5", "hdf5"], key=UPLOADER, max_upload_size=active.max_model_mb)
     if uploaded is None:
         return
     result = _load(uploaded)
     if not result.ok:
-        st.error(result.error, icon=":material/block:")
+        st.error(md(result.error), icon=":material/block:")
         return
     for note in result.notes:
-        st.caption(note)
+        st.caption(md(note))
     render_model_card(result.model)
     missing = unsupported_layers(result.model)
     if missing:
         st.warning(
-            f"This model cannot be opened in the builder: {len(missing)} layer(s) are not in the catalogue: {', '.join(missing)}. "
+            f"This model cannot be opened in the builder: {len(missing)} layer(s) are not in the catalogue: {md(', '.join(missing))}. "
             "You can still inspect its feature maps and fine-tune it here."
         )
     elif st.button("Open in builder", key="models.open_in_builder", icon=":material/account_tree:", type="primary"):

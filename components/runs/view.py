@@ -1,5 +1,7 @@
 """The Runs page's pieces: the run table, the overlaid curves of chosen runs, what differs between two
-runs, and one run's details (files, reopen in the builder, delete)."""
+runs, and one run's details (files, reopen in the builder, delete; Stop only for this session's own running
+run, or for any with the teacher token). Other sessions' running runs show no live controls and no job id:
+only the run name their owner chose (or "anonymous")."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
+from components.text import md, plotly_text
+from components.training.jobs import RunOwner, control_run, is_admin, watch_run
 from studio.graph.spec import SpecError, spec_from_dict
 from studio.runs.compare import Difference, RunComparison
 from studio.runs.history import history_csv
@@ -33,7 +37,7 @@ def _when(seconds: float | None) -> str:
 
 
 def run_label(run: RunSummary) -> str:
-    """'mnist model · 2026-11-26 22:55:18 · completed · 3952d076' (the end of the id keeps labels unique)."""
+    """'mnist model · 2026-11-26 22:55:18 · completed · 3952d076' (plain text: the end of the id keeps labels unique)."""
     return f"{run.name} · {_when(run.started_at)} · {run.status} · {run.id[-8:]}"
 
 
@@ -43,13 +47,15 @@ def _headline_metrics(run: RunSummary) -> dict[str, float]:
     return {name: value for name, value in values.items() if isinstance(value, (int, float))}
 
 
-def runs_table(runs: list[RunSummary]) -> pd.DataFrame:
-    """One row per run: status, model, data, epochs, time, test metrics, error."""
+def runs_table(runs: list[RunSummary], owners: dict[str, RunOwner] | None = None) -> pd.DataFrame:
+    """One row per run: status, model, whose (as far as the owner allowed), data, epochs, time, test metrics, error."""
+    owners = owners or {}
     rows = []
     for run in runs:
         row = {
             "status": run.status,
             "model": run.name,
+            "run by": owners[run.id].name if run.id in owners else "",
             "started": _when(run.started_at),
             "seconds": round(run.duration_seconds, 1) if run.duration_seconds is not None else None,
             "epochs": run.epochs,
@@ -69,7 +75,7 @@ def overlay_figure(records: list[RunRecord], metric: str) -> go.Figure:
         points = [(row["epoch"], row.get(metric)) for row in record.history if row.get(metric) is not None]
         if points:
             epochs, values = zip(*points, strict=True)
-            figure.add_trace(go.Scatter(x=list(epochs), y=list(values), mode="lines+markers", name=run_label(record)))
+            figure.add_trace(go.Scatter(x=list(epochs), y=list(values), mode="lines+markers", name=plotly_text(run_label(record))))
     figure.update_layout(
         xaxis_title="epoch", yaxis_title=metric, height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"}
     )
@@ -100,7 +106,7 @@ def differences_table(differences: list[Difference]) -> pd.DataFrame:
 def render_comparison(comparison: RunComparison) -> None:
     """What differs between two runs: architecture (by layer id), settings, data, and the test metrics."""
     st.subheader("What differs")
-    st.caption(f"A: {run_label(comparison.first)}  \nB: {run_label(comparison.second)}")
+    st.caption(f"A: {md(run_label(comparison.first))}  \nB: {md(run_label(comparison.second))}")
     sections = (("Architecture", comparison.architecture), ("Settings", comparison.settings), ("Data", comparison.dataset))
     for title, differences in sections:
         if differences:
@@ -130,11 +136,46 @@ def _delete(store: RunStore, run_id: str) -> None:
     state.notify(f"Deleted run {run_id}.", "info")
 
 
-def render_details(store: RunStore, record: RunRecord) -> None:
-    """One run: status, problem, files to download, reopen in the builder, delete."""
-    st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{record.name}** · {record.status} · {record.epochs} epoch(s) · `{record.id}`")
+def _stop(run_id: str) -> None:
+    job = control_run(run_id)
+    if job is not None:
+        state.notify(job.stop("Stopped from the Runs page" if not is_admin() else "Stopped by the teacher"), "info")
+
+
+def render_live_controls(record: RunRecord, owner: RunOwner | None) -> bool:
+    """For a running run: whose it is and, for this session's own run (or with the teacher token), Watch and Stop.
+    Returns whether this session may change the run (delete it)."""
+    if record.status != "running":
+        return True
+    job = control_run(record.id)
+    if owner is None:
+        st.caption("Running in a process this server does not control (the command line, or a server started earlier).")
+        return False
+    if job is None:
+        st.info(
+            f"Running in another browser session (run by: {md(owner.name)}). Only that session can watch or stop it.",
+            icon=":material/lock:",
+        )
+        return False
+    columns = st.columns([2, 1, 3])
+    if columns[0].button("Watch on the Train page", key="runs.watch", icon=":material/monitoring:"):
+        watch_run(record.id)
+        try:
+            st.switch_page(state.PAGES["training"])
+        except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
+            st.success("The run is the Train page's run now.")
+    columns[1].button("Stop", key="runs.stop", on_click=_stop, args=(record.id,), icon=":material/stop:")
+    mode = "your run" if owner.mine else f"run by: {md(owner.name)} · teacher mode"
+    columns[2].caption(f"Running ({mode}).")
+    return owner.mine
+
+
+def render_details(store: RunStore, record: RunRecord, owner: RunOwner | None = None) -> None:
+    """One run: status, problem, files to download, reopen in the builder, delete (live controls only for its owner)."""
+    st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{md(record.name)}** · {record.status} · {record.epochs} epoch(s) · `{record.id}`")
     if record.error:
-        st.error(record.error)
+        st.error(md(record.error))
+    may_change = render_live_controls(record, owner)
     columns = st.columns(4)
     if columns[0].button("Open in builder", key="runs.open", icon=":material/account_tree:"):
         _open_in_builder(record)
@@ -151,5 +192,7 @@ def render_details(store: RunStore, record: RunRecord) -> None:
             column.download_button(f"Model .{label}", path.read_bytes(), file_name=file_name, key=f"runs.model.{label}")
     with st.expander("Settings and data"):
         st.json({"settings": record.settings, "dataset": record.dataset, "final metrics": record.final_metrics}, expanded=False)
+    if not may_change:
+        return
     confirm = st.checkbox("Yes, delete this run and its files", key=CONFIRM_DELETE)
     st.button("Delete run", key="runs.delete", disabled=not confirm, on_click=_delete, args=(store, record.id), icon=":material/delete:")

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.text import md, plotly_text
 from studio.cli.train import save_run
 from studio.training.evaluation import Evaluation, OutputEvaluation
 from studio.training.job import TrainingJob
@@ -30,10 +31,10 @@ def metrics_table(evaluation: Evaluation) -> pd.DataFrame:
 
 def confusion_figure(output: OutputEvaluation) -> go.Figure:
     """A heatmap of true (rows) against predicted (columns) classes."""
-    names = output.class_names or [str(i) for i in range(len(output.confusion or []))]
+    names = [plotly_text(name) for name in output.class_names or [str(i) for i in range(len(output.confusion or []))]]
     figure = go.Figure(go.Heatmap(z=output.confusion, x=names, y=names, colorscale="Blues", texttemplate="%{z}", showscale=False))
     figure.update_layout(
-        title=f"{output.name}: confusion matrix",
+        title=f"{plotly_text(output.name)}: confusion matrix",
         xaxis_title="predicted",
         yaxis_title="true",
         yaxis_autorange="reversed",
@@ -56,7 +57,8 @@ def _render_samples(output: OutputEvaluation) -> None:
     for position, sample in enumerate(output.samples):
         with columns[position % GRID_COLUMNS]:
             mark = "✓" if sample["true"] == sample["predicted"] else "✗"
-            caption = f"{mark} {_label(output, sample['predicted'])} ({sample['confidence']:.0%}), true {_label(output, sample['true'])}"
+            predicted, true = md(_label(output, sample["predicted"])), md(_label(output, sample["true"]))
+            caption = f"{mark} {predicted} ({sample['confidence']:.0%}), true {true}"
             if "image" in sample:
                 st.image(sample["image"], caption=caption, width=72)
             else:
@@ -78,11 +80,13 @@ def render_evaluation(job: TrainingJob) -> None:
     if evaluation is None:
         return
     st.subheader("Evaluation on the test set")
-    st.caption(f"{evaluation.num_samples:,} test samples · {job.dataset_summary.get('name', '')} ({job.dataset_summary.get('source', '')})")
+    data = job.dataset_summary
+    st.caption(f"{evaluation.num_samples:,} test samples · {md(data.get('name', ''))} ({md(data.get('source', ''))})")
     st.dataframe(metrics_table(evaluation), hide_index=True, key="train.eval.metrics")
     for output in evaluation.outputs:
         if len(evaluation.outputs) > 1:
-            st.markdown(f"**Head '{output.name}'** · loss {output.loss:.4f}" if output.loss is not None else f"**Head '{output.name}'**")
+            head = f"**Head '{md(output.name)}'**"
+            st.markdown(f"{head} · loss {output.loss:.4f}" if output.loss is not None else head)
         if output.confusion is not None:
             left, right = st.columns([2, 3])
             with left:

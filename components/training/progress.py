@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.text import md
 from studio.training.callbacks import LogSnapshot
 from studio.training.job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, STOPPING, TrainingJob
 
@@ -52,9 +53,9 @@ def render_status(job: TrainingJob, snapshot: LogSnapshot, queue_position: int |
     if status == STOPPED and progress.epochs and progress.step:
         summary = f" at epoch {progress.epoch}/{progress.epochs}, batch {progress.step}/{progress.steps_per_epoch}"
     if status == FINISHED:
-        st.success(f"Finished{summary}. {job.message if job.message != 'finished' else ''}", icon=":material/check_circle:")
+        st.success(f"Finished{summary}. {md(job.message) if job.message != 'finished' else ''}", icon=":material/check_circle:")
     elif status == STOPPED:
         kept = " The model is kept as it was when it stopped." if job.model is not None else ""
-        st.warning(f"{job.message}{summary}.{kept}", icon=":material/stop_circle:")
+        st.warning(f"{md(job.message)}{summary}.{kept}", icon=":material/stop_circle:")
     elif status == FAILED:
-        st.error(f"Training failed: {job.error}", icon=":material/error:")
+        st.error(f"Training failed: {md(job.error)}", icon=":material/error:")

@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
+from components.text import md
 from studio.graph.spec import GraphSpec
-from studio.training.data import MAX_UPLOAD_BYTES, preview, read_user_data
+from studio.limits import describe, limits
+from studio.training.data import preview, read_user_data
 from studio.training.datasets import DATASET_CHOICES, DataError, Dataset, load_dataset
 from studio.training.settings import LOSSES, METRICS, OPTIMIZERS, CompileSettings, OutputSettings
 
 UPLOAD = "upload"
+UPLOADED_DATA = "train.state.uploaded_data"  # (upload fingerprint, Dataset or DataError) of this session's last data file
 
 
 @dataclass
@@ -31,9 +34,24 @@ class DataChoice:
         return self.error is None and (self.key is not None or self.dataset is not None)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _uploaded(data: bytes, name: str, inputs: tuple, outputs: tuple, autoencoder: bool) -> Dataset:
-    return read_user_data(data, name, list(inputs), list(outputs), autoencoder)
+def _uploaded(upload: object, inputs: tuple, outputs: tuple, autoencoder: bool) -> Dataset:
+    """The dataset of an uploaded file, read once per upload and kept in this session only.
+
+    It lives in ``st.session_state`` (one file at a time), so its memory goes with the session, and no
+    other session can see it; a new upload replaces the old one.
+    """
+    fingerprint = (getattr(upload, "file_id", None), upload.name, upload.size, inputs, outputs, autoencoder)
+    cached = st.session_state.get(UPLOADED_DATA)
+    if cached is None or cached[0] != fingerprint:
+        st.session_state.pop(UPLOADED_DATA, None)  # let the previous file's arrays go before reading the next
+        try:
+            cached = (fingerprint, read_user_data(upload.getvalue(), upload.name, list(inputs), list(outputs), autoencoder))
+        except DataError as error:
+            cached = (fingerprint, str(error))  # the message only: the error's traceback would keep the arrays alive
+        st.session_state[UPLOADED_DATA] = cached
+    if isinstance(cached[1], str):
+        raise DataError(cached[1])
+    return cached[1]
 
 
 def describe_source(dataset: Dataset) -> str:
@@ -60,34 +78,36 @@ def render_data_choice(spec: GraphSpec, default_key: str | None, token: str) -> 
         with st.spinner("Loading data ..."):
             dataset = load_dataset(key)
     except DataError as error:
-        st.error(str(error), icon=":material/cloud_off:")
+        st.error(md(error), icon=":material/cloud_off:")
         return DataChoice(key, error=str(error))
-    st.caption(describe_source(dataset))
+    st.caption(md(describe_source(dataset)))
     if dataset.notes:
-        st.caption("; ".join(dataset.notes))
+        st.caption(md("; ".join(dataset.notes)))
     return DataChoice(key, notes=list(dataset.notes))
 
 
 def _render_upload(spec: GraphSpec, token: str) -> DataChoice:
+    active = limits()
     st.caption(
-        f"CSV with a header: columns named after the model's inputs and outputs ({', '.join(spec.inputs + spec.outputs)}), "
+        f"CSV with a header: columns named after the model's inputs and outputs ({md(', '.join(spec.inputs + spec.outputs))}), "
         "as `<name>` or `<name>_0, <name>_1, ...`; with one input and one output a `label` column (or the last column) is "
         "the target. NPZ: one array per input and output with the same names (or `x`/`y`), optionally `<name>_test`. "
-        f"Up to {MAX_UPLOAD_BYTES // 2**20} MB."
+        f"Limits: {describe('max_data_mb', active.max_data_mb)}; {describe('max_data_values', active.max_data_values)}."
     )
     autoencoder = st.checkbox("Autoencoder: the target is the input", key=f"train.upload_autoencoder.{token}")
-    upload = st.file_uploader("Data file", type=["csv", "npz"], key=f"train.upload.{token}")
+    upload = st.file_uploader("Data file", type=["csv", "npz"], key=f"train.upload.{token}", max_upload_size=active.max_data_mb)
     if upload is None:
+        st.session_state.pop(UPLOADED_DATA, None)  # the file was removed: so are its arrays
         return DataChoice(None, error="Upload a CSV or NPZ file to train on your own data.")
     try:
-        dataset = _uploaded(upload.getvalue(), upload.name, tuple(spec.inputs), tuple(spec.outputs), autoencoder)
+        dataset = _uploaded(upload, tuple(spec.inputs), tuple(spec.outputs), autoencoder)
     except DataError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(md(error), icon=":material/error:")
         return DataChoice(None, error=str(error))
-    st.caption(describe_source(dataset))
+    st.caption(md(describe_source(dataset)))
     st.dataframe(pd.DataFrame(preview(dataset)), hide_index=True, key=f"train.upload_preview.{token}")
     for note in dataset.notes:
-        st.caption(note)
+        st.caption(md(note))
     return DataChoice(None, dataset=dataset, notes=list(dataset.notes))
 
 
@@ -95,7 +115,7 @@ def _output_settings(output: OutputSettings, index: int, token: str) -> OutputSe
     prefix = f"train.out.{index}"
     columns = st.columns([3, 1, 3, 1])
     loss = columns[0].selectbox(
-        f"Loss of '{output.name}'",
+        f"Loss of '{md(output.name)}'",
         LOSSES,
         index=LOSSES.index(output.loss) if output.loss in LOSSES else 0,
         key=f"{prefix}.loss.{token}",

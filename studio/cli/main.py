@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.backend import import_tensorflow_quietly
-from studio.graph.spec import SpecError
+from studio.gate import LimitExceeded
+from studio.graph.spec import Problem, SpecError
+from studio.limits import LIMIT_LABELS
 
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1
@@ -102,10 +104,13 @@ def _add_spec_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    from studio.cli.specs import resolve_spec
-    from studio.model.build import build_model
+    from studio.cli.specs import display_analysis, resolve_spec
 
-    model = build_model(resolve_spec(args.spec))
+    spec = resolve_spec(args.spec)
+    result = display_analysis(spec, args.spec)  # parameters counted from shapes: no weight is allocated
+    if not result.ok:
+        raise SpecError(result.problems or [Problem(None, "invalid", "the model could not be built")])
+    model = result.model
     captured: list[str] = []
     # With a print_fn Keras renders the table with rich in plain-text mode (no colour codes) and hands
     # it over in one piece; the width follows the terminal (or $COLUMNS; 80 when not a terminal).
@@ -170,9 +175,8 @@ def positive_int(text: str) -> int:
 
 
 def _run_diagram(args: argparse.Namespace) -> int:
-    from studio.cli.specs import resolve_spec
+    from studio.cli.specs import display_analysis, resolve_spec
     from studio.io.diagram import DiagramOptions, format_for_path, render_diagram
-    from studio.model.build import analyze
 
     to_stdout = args.output == "-"
     fmt = args.format or ("dot" if to_stdout else format_for_path(args.output))
@@ -187,7 +191,7 @@ def _run_diagram(args: argparse.Namespace) -> int:
         dpi=args.dpi,
     )
     spec = resolve_spec(args.spec)
-    result = analyze(spec)
+    result = display_analysis(spec, args.spec)
     data = render_diagram(spec, fmt, options, result=result)
     if to_stdout:
         sys.stdout.flush()
@@ -249,7 +253,7 @@ def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentPars
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input (exit code 2); DiagramError counts once its module is loaded."""
-    errors: list[type[BaseException]] = [SpecError, CommandError, OSError]
+    errors: list[type[BaseException]] = [SpecError, CommandError, OSError, LimitExceeded]
     diagram = sys.modules.get("studio.io.diagram")
     if diagram is not None:
         errors.append(diagram.DiagramError)
@@ -262,6 +266,12 @@ def error_message(error: BaseException) -> str:
         return "\n".join([f"error: {len(error.problems)} problems:", *(f"  {problem.text()}" for problem in error.problems)])
     if isinstance(error, SpecError) and error.problems:
         return f"error: {error.problems[0].text()}"
+    if isinstance(error, (RecursionError, MemoryError)):
+        variables = ", ".join(variable for _label, variable in LIMIT_LABELS.values() if variable.startswith("KFS_MAX"))
+        return (
+            f"error: the input is too large or too deeply nested to process ({type(error).__name__}); "
+            f"lower the limits that let it through ({variables})"
+        )
     if isinstance(error, OSError) and error.strerror:
         where = f" '{error.filename}'" if error.filename else ""
         return f"error: {error.strerror}{where}"
@@ -290,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except (RecursionError, MemoryError) as error:  # past what the limits catch: still bad input, never a traceback
+        print(error_message(error), file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as error:  # noqa: BLE001 - the one place where an unexpected failure becomes a message
         if debug_enabled():
             traceback.print_exc()

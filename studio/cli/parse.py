@@ -21,6 +21,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from studio.cli.specs import is_python_file, parse_python_file
+    from studio.graph.checks import check_spec_limits
 
     if not is_python_file(args.file):
         raise CommandError(f"'{args.file}' is not a .py file; `parse` reads Python code (use `import` for .keras/.h5 files)")
@@ -29,6 +30,7 @@ def _run(args: argparse.Namespace) -> int:
         model = result.model(args.model)
     except KeyError as error:
         raise CommandError(str(error.args[0])) from None
+    check_spec_limits(model.spec, args.file)  # the limits of every SPEC: nesting of models, nodes
     if not args.quiet:
         for note in result.notes:
             where = f"{args.file}:{note.line}" if note.line is not None else args.file

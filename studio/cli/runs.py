@@ -7,6 +7,7 @@ import json
 import time
 
 from studio.cli.main import EXIT_OK, Command, CommandError, write_text
+from studio.cli.terminal import printable
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +32,7 @@ def _when(seconds: float | None) -> str:
 
 def _metrics_text(metrics: dict) -> str:
     values = metrics.get("metrics", metrics) if isinstance(metrics, dict) else {}
-    shown = [f"{name} {value:.4g}" for name, value in values.items() if isinstance(value, (int, float))][:3]
+    shown = [f"{printable(name)} {value:.4g}" for name, value in values.items() if isinstance(value, (int, float))][:3]
     return ", ".join(shown) or "-"
 
 
@@ -55,26 +56,28 @@ def _run(args: argparse.Namespace) -> int:
             comparison = compare_runs(store, *args.compare)
             rows = [["WHAT", "WHERE", "RUN A", "RUN B"]]
             for difference in [*comparison.architecture, *comparison.settings, *comparison.dataset]:
-                rows.append([difference.kind, difference.where, json.dumps(difference.before), json.dumps(difference.after)])
+                cells = [difference.kind, difference.where, json.dumps(difference.before), json.dumps(difference.after)]
+                rows.append([printable(cell) for cell in cells])
             write_text(_table(rows) if len(rows) > 1 else "The two runs have the same architecture, settings and data.\n")
             return EXIT_OK
         if args.delete:
             store.delete_run(args.delete)
-            write_text(f"Deleted run {args.delete}\n")
+            write_text(f"Deleted run {printable(args.delete)}\n")
             return EXIT_OK
     except RunStoreError as error:
-        raise CommandError(str(error)) from error
+        raise CommandError(printable(error)) from error
     runs = store.list_runs(args.status)
     if args.json:
         write_text(json.dumps([plain(run.__dict__) for run in runs], indent=2) + "\n")
         return EXIT_OK
     if not runs:
-        write_text(f"No runs stored in {store.root}\n")
+        write_text(f"No runs stored in {printable(store.root)}\n")
         return EXIT_OK
     rows = [["RUN", "STATUS", "STARTED", "EPOCHS", "DATA", "MODEL", "FINAL METRICS"]]
     for run in runs:
         data = str(run.dataset.get("name") or run.dataset.get("key") or "-")
-        rows.append([run.id, run.status, _when(run.started_at), str(run.epochs), data, run.name, _metrics_text(run.final_metrics)])
+        cells = [run.id, run.status, _when(run.started_at), str(run.epochs), data, run.name, _metrics_text(run.final_metrics)]
+        rows.append([printable(cell) for cell in cells])
     write_text(_table(rows))
     return EXIT_OK
 

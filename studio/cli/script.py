@@ -18,8 +18,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from studio.cli.specs import is_python_file, resolve_spec_and_code_settings
+    from studio.gate import read_file, read_json_text
     from studio.graph.presets import preset_names, resolve_spec
-    from studio.io.model_files import read_project
+    from studio.io.project_file import read_project
     from studio.training.code_settings import settings_from_code
     from studio.training.script import training_script
     from studio.training.settings import SettingsError, settings_from_dict, settings_from_json
@@ -34,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
             for problem in problems:
                 print(f"warning: {problem}", file=sys.stderr)
     elif args.spec not in preset_names() and path.is_file():
-        project = read_project(path.read_text(encoding="utf-8"))
+        project = read_project(read_file(path, "max_upload_mb", source=str(path)), source=str(path))
         spec = project.spec
         try:
             settings = settings_from_dict(project.settings) if project.settings else None
@@ -45,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
         spec = resolve_spec(args.spec)
     if args.settings:
         try:
-            settings = settings_from_json(Path(args.settings).read_text(encoding="utf-8"))
+            settings = settings_from_json(read_json_text(args.settings))  # size and JSON depth checked first
         except SettingsError as error:
             raise CommandError(f"the settings file '{args.settings}' cannot be used: {error}") from error
     try:

@@ -51,6 +51,7 @@ def _bad_input(message: str) -> CommandError:
 
 
 def _settings(args: argparse.Namespace, spec: Any, data_key: str | None, code_settings: dict | None = None) -> Any:
+    from studio.gate import read_json_text
     from studio.training.code_settings import settings_from_code
     from studio.training.settings import SettingsError, default_settings, settings_from_json
 
@@ -58,7 +59,7 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None, code_se
         path = Path(args.settings)
         if not path.is_file():
             raise _bad_input(f"Settings file '{path}' does not exist; expected a compile-settings JSON file")
-        settings = settings_from_json(path.read_text(encoding="utf-8"))
+        settings = settings_from_json(read_json_text(path))  # size and JSON depth checked first
     elif code_settings:  # a .py SPEC: its model.compile / model.fit arguments over the defaults
         settings, problems = settings_from_code(spec, code_settings, data_key)
         for problem in problems:
@@ -76,19 +77,22 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None, code_se
 
 
 def _request(args: argparse.Namespace) -> Any:
-    from studio.cli.specs import resolve_spec_and_code_settings
+    from studio.cli.specs import check_params, resolve_spec_and_code_settings
+    from studio.gate import read_file
     from studio.training.data import read_user_data
     from studio.training.datasets import DATASET_CHOICES, DataError, default_dataset_key, not_trainable_message
     from studio.training.job import TrainingRequest
 
     spec, code_settings = resolve_spec_and_code_settings(args.spec)
+    check_params(spec, args.spec)  # counted from shapes, before the job allocates a weight
     dataset, data_key = None, args.data
     if args.data and Path(args.data).suffix.lower() in (".csv", ".npz"):
         path = Path(args.data)
         if not path.is_file():
             raise _bad_input(f"Data file '{path}' does not exist")
         try:
-            dataset = read_user_data(path.read_bytes(), path.name, list(spec.inputs), list(spec.outputs), args.autoencoder)
+            data = read_file(path, "max_data_mb", source=path.name)  # its size on disk first
+            dataset = read_user_data(data, path.name, list(spec.inputs), list(spec.outputs), args.autoencoder)
         except DataError as error:
             raise _bad_input(str(error)) from error
         data_key = "mnist_autoencoder" if args.autoencoder else None
@@ -218,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: {summary.get('name')} ({summary.get('source')}), {job.num_train_samples:,} training samples", file=sys.stderr)
     for path in save_run(job, out):
         print(f"wrote {path}")
-    _say_where_recorded(request.observer, job.id)
+    _say_where_recorded(request.observer, job.run_id)
     if job.evaluation:
         print(f"test: {_metric_text(job.evaluation.metrics)}")
     if job.status == FAILED:

@@ -1,4 +1,5 @@
-"""Pure edits that insert whole blocks: nested models (a spec used as a layer) and pretrained applications.
+"""Pure edits that insert whole blocks: nested models (a spec used as a layer), pretrained applications, a node
+inserted on an edge, a duplicate of a node.
 
 Same contract as `studio.graph.edits`: a new spec, or an EditError saying why not. No Streamlit here.
 """
@@ -8,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from studio.catalog import table
+from studio.graph import wiring
+from studio.graph.checks import nested_spec
 from studio.graph.edits import (
     EditError,
+    add_layer,
     append_node,
     check_new_id,
     check_refs_exist,
-    replace_consumed_outputs,
+    follow_outputs,
+    require_call,
     require_layer,
     require_type,
     sync_source,
@@ -37,13 +42,11 @@ def add_nested_model(
     check_refs_exist(new, inputs, f"Node '{node_id}'")
     if len(inputs) > len(nested.inputs):
         raise EditError(f"Node '{node_id}': the nested model '{nested.name}' takes {len(nested.inputs)} input(s). Received {len(inputs)}.")
-    inner = nested.to_dict()
+    inner = nested.model_dict()
     inner.pop("format", None)
     new.layers.append(LayerSpec(node_id, "Model", {"spec": inner}))
     new.calls.append(CallSpec(node_id, node_id, inputs))
-    if as_output:
-        count = len(nested.outputs)
-        replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
+    follow_outputs(spec, new, as_output)
     return new
 
 
@@ -53,7 +56,7 @@ def replace_nested_model(spec: GraphSpec, layer_id: str, nested: GraphSpec) -> G
     if layer.type != "Model":
         raise EditError(f"Layer '{layer_id}' is a {layer.type}, not a nested model.")
     new = spec.copy()
-    inner = nested.to_dict()
+    inner = nested.model_dict()
     inner.pop("format", None)
     new.layer(layer_id).config = {"spec": inner}
     return new
@@ -71,8 +74,8 @@ def add_application(
 ) -> GraphSpec:
     """A pretrained network (VGG16, ResNet50 ...) as a block; `outputs` picks the inner layers it exposes.
 
-    Without inputs it starts the graph on its own input (and becomes a model input). With `as_output`,
-    every tensor it exposes becomes a model output.
+    Without inputs it starts the graph on its own input (and becomes a model input). Unless `as_output` is false,
+    every tensor it exposes becomes a model output (see :func:`studio.graph.edits.follow_outputs`).
     """
     type_name = require_type(application)
     if type_name not in table.APPLICATION_TYPES:
@@ -87,9 +90,7 @@ def add_application(
     inputs = list(inputs)
     node_id = append_node(new, type_name, merged, inputs, node_id)
     sync_source(new, node_id)
-    if as_output:
-        count = len(outputs) if outputs else 1
-        replace_consumed_outputs(new, inputs, [make_ref(node_id, index) for index in range(count)])
+    follow_outputs(spec, new, as_output)
     return new
 
 
@@ -120,4 +121,35 @@ def set_application_outputs(
                     f"Node '{other.id}' uses {', '.join(stale)}, which would no longer exist with {count} exposed "
                     "output(s); rewire it first."
                 )
+    return new
+
+
+def insert_on_edge(
+    spec: GraphSpec, target: str, position: int, layer_type: str, config: dict | None = None, node_id: str | None = None
+) -> GraphSpec:
+    """A new layer placed on the edge into input `position` of `target`: the edge's tensor feeds it, it feeds `target`."""
+    call = require_call(spec, target)
+    if not 0 <= int(position) < len(call.inputs):
+        raise EditError(f"Node '{target}' has {len(call.inputs)} input(s); there is no edge into input {int(position) + 1}.")
+    with_node = add_layer(spec, layer_type, [call.inputs[int(position)]], node_id, config, as_output=False)
+    refs = list(call.inputs)
+    refs[int(position)] = with_node.calls[-1].id
+    return wiring.set_inputs(with_node, target, refs)
+
+
+def duplicate_node(spec: GraphSpec, call_id: str, node_id: str | None = None) -> GraphSpec:
+    """A copy of a node: a new layer (own weights) of the same type and config, called on the same inputs."""
+    call = require_call(spec, call_id)
+    layer = require_layer(spec, call.layer)
+    config = dict(layer.config)
+    if layer.type == "Input":
+        new = add_layer(spec, "Input", [], node_id, config)
+    elif layer.type == "Model":
+        new = add_nested_model(spec, nested_spec(config), call.inputs, node_id)
+    elif layer.type in table.APPLICATION_TYPES:
+        outputs, frozen = config.pop("outputs", None), config.pop("frozen", ())
+        new = add_application(spec, layer.type, call.inputs, outputs, frozen, config, node_id)
+    else:
+        new = add_layer(spec, layer.type, call.inputs, node_id, config)
+    new.layers[-1].trainable = layer.trainable
     return new

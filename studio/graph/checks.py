@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import deque
 
 from studio.catalog import table
+from studio.gate import check_count
 from studio.graph.spec import GraphSpec, Problem, SpecError, is_valid_id, spec_from_dict, split_ref
+from studio.limits import Limits, limits
 
 
 def input_arity(spec: GraphSpec, layer_id: str) -> tuple[int, int | None]:
@@ -33,13 +35,40 @@ def nested_spec(config: dict) -> GraphSpec | None:
 
 def count_nodes(spec: GraphSpec) -> int:
     """Calls in the graph, nested models' calls included."""
-    total = len(spec.calls)
-    for layer in spec.layers:
-        if layer.type == "Model":
-            inner = nested_spec(layer.config)
-            if inner is not None:
-                total += count_nodes(inner)
-    return total
+    return spec_extent(spec)[0]
+
+
+def _nested_data(layers: object) -> list[dict]:
+    """The plain-data specs of the ``Model`` layers in a list of layers (plain data or LayerSpec)."""
+    found = []
+    for layer in layers if isinstance(layers, list) else []:
+        kind, config = (layer.get("type"), layer.get("config")) if isinstance(layer, dict) else (layer.type, layer.config)
+        inner = config.get("spec") if kind == "Model" and isinstance(config, dict) else None
+        if isinstance(inner, dict):
+            found.append(inner)
+    return found
+
+
+def spec_extent(spec: GraphSpec) -> tuple[int, int]:
+    """(calls, nested models' calls included; how many levels of models nest inside it), without recursion."""
+    nodes, deepest = len(spec.calls), 0
+    pending = [(inner, 1) for inner in _nested_data(spec.layers)]
+    while pending:
+        data, depth = pending.pop()
+        deepest = max(deepest, depth)
+        calls = data.get("calls")
+        nodes += len(calls) if isinstance(calls, list) else 0
+        pending += [(inner, depth + 1) for inner in _nested_data(data.get("layers"))]
+    return nodes, deepest
+
+
+def check_spec_limits(spec: GraphSpec, source: str | None = None, active: Limits | None = None) -> None:
+    """Refuse (LimitExceeded) a spec that nests models too deeply or has too many nodes, before anything builds it."""
+    active = active or limits()
+    nodes, depth = spec_extent(spec)
+    source = source or f"the model '{spec.name}'"
+    check_count(source, depth, "nests models {:,} levels deep", "max_model_depth", active)
+    check_count(source, nodes, "has {:,} nodes", "max_nodes", active)
 
 
 def is_source(spec: GraphSpec, call_id: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from studio.graph.checks import descendants
-from studio.graph.edits import EditError, NodeInUseError, require_call, require_layer
+from studio.graph.edits import EditError, NodeInUseError, follow_outputs, require_call, require_layer
 from studio.graph.spec import GraphSpec, split_ref
 
 DELETE_MODES = ("refuse", "cascade", "rewire")
@@ -51,6 +51,7 @@ def delete_node(spec: GraphSpec, call_id: str, mode: str = "refuse") -> GraphSpe
     new.inputs = [ref for ref in new.inputs if split_ref(ref)[0] not in doomed]
     new.outputs = [ref for ref in new.outputs if split_ref(ref)[0] not in doomed]
     new.layers = [layer for layer in new.layers if layer.id not in removed_layers or new.calls_of(layer.id)]
+    follow_outputs(spec, new)
     return new
 
 

@@ -87,11 +87,55 @@ def check_arity(spec: GraphSpec, layer_id: str, count: int, node: str) -> None:
         raise EditError(f"Node '{node}': {layer.type} takes at most {maximum} input(s). Received {count}.")
 
 
-def replace_consumed_outputs(spec: GraphSpec, inputs: Sequence[str], new_refs: Sequence[str]) -> None:
-    """In place: outputs fed into the new node stop being outputs; the new node's refs become outputs."""
-    consumed = {split_ref(ref)[0] for ref in inputs}
-    spec.outputs = [ref for ref in spec.outputs if split_ref(ref)[0] not in consumed]
-    spec.outputs += [ref for ref in new_refs if ref not in spec.outputs]
+def output_refs_of(spec: GraphSpec, call_id: str) -> list[str]:
+    """Every tensor a node produces, as refs: one for a layer, one per output of a nested model or an exposed application layer."""
+    layer = spec.layer_of(call_id)
+    count = 1
+    if layer is not None and layer.type == "Model":
+        nested = nested_spec(layer.config)
+        count = max(len(nested.outputs), 1) if nested is not None else 1
+    elif layer is not None and layer.type in table.APPLICATION_TYPES:
+        count = max(len(layer.config.get("outputs") or []), 1)
+    return [make_ref(call_id, index) for index in range(count)]
+
+
+def graph_ends(spec: GraphSpec) -> list[str]:
+    """The tensors no node uses (Inputs aside), in graph order: a model's outputs unless the user pins or unpins one."""
+    used = {make_ref(*split_ref(ref)) for call in spec.calls for ref in call.inputs}
+    ends = []
+    for call in spec.calls:
+        layer = spec.layer(call.layer)
+        if layer is None or layer.type != "Input":
+            ends += [ref for ref in output_refs_of(spec, call.id) if ref not in used]
+    return ends
+
+
+def follow_outputs(before: GraphSpec, after: GraphSpec, as_output: bool = True) -> None:
+    """In place on `after`, the rule for outputs ("outputs are the graph's ends unless pinned"): an end that an edit
+    starts using stops being an output; a tensor that becomes an end (new, or its users deleted) becomes one.
+
+    An output that something uses is *pinned* and stays; an end left out of the outputs is *unpinned* and stays out
+    (see :func:`studio.graph.wiring.toggle_output`). With ``as_output=False`` (a node added "not as a model output")
+    the outputs stay exactly as they were.
+    """
+    if not as_output:
+        return
+    ends_before, ends_after = set(graph_ends(before)), graph_ends(after)
+    outputs = [ref for ref in after.outputs if not (ref in ends_before and ref not in ends_after)]
+    for ref in ends_after:
+        is_new = before.call(split_ref(ref)[0]) is None
+        if ref not in outputs and (is_new or ref not in ends_before):
+            outputs.append(ref)
+    after.outputs = outputs
+
+
+def outputs_change(before: GraphSpec, after: GraphSpec) -> str | None:
+    """What an edit did to the model's outputs, in words ("Outputs now: dense_2 (was dense_1)"), or None when unchanged."""
+    if before.outputs == after.outputs:
+        return None
+    now = ", ".join(after.outputs) or "none"
+    was = ", ".join(before.outputs) or "none"
+    return f"Outputs now: {now} (was {was})."
 
 
 def sync_source(spec: GraphSpec, call_id: str) -> None:
@@ -118,7 +162,8 @@ def add_layer(
 ) -> GraphSpec:
     """A new layer and its call on `inputs` (in order); an Input also becomes a model input.
 
-    With `as_output`, the new node becomes a model output and the outputs it consumes stop being outputs.
+    Outputs follow :func:`follow_outputs`: the new node becomes an output unless `as_output` is false, and the outputs
+    it consumes stop being outputs (unless pinned).
     """
     type_name = require_type(layer_type)
     if type_name == "Model":
@@ -131,8 +176,7 @@ def add_layer(
     node_id = append_node(new, type_name, merged, inputs, node_id)
     if type_name == "Input":
         new.inputs.append(node_id)
-    elif as_output:
-        replace_consumed_outputs(new, inputs, [node_id])
+    follow_outputs(spec, new, as_output)
     return new
 
 
@@ -166,8 +210,7 @@ def call_again(
         raise EditError(f"Node '{node_id}': a new call of '{layer_id}' needs its input(s); choose at least {max(minimum, 1)}.")
     new.calls.append(CallSpec(node_id, layer_id, inputs))
     check_arity(new, layer_id, len(inputs), node_id)
-    if as_output:
-        replace_consumed_outputs(new, inputs, [node_id])
+    follow_outputs(spec, new, as_output)
     return new
 
 
@@ -237,6 +280,9 @@ def rename(spec: GraphSpec, old: str, new_id: str) -> GraphSpec:
             other.inputs = [_rename_ref(ref, old, new_id) for ref in other.inputs]
         new.inputs = [_rename_ref(ref, old, new_id) for ref in new.inputs]
         new.outputs = [_rename_ref(ref, old, new_id) for ref in new.outputs]
+        positions = new.layout.get("positions") or {}
+        if old in positions:  # the node keeps its place on the canvas
+            positions[new_id] = positions.pop(old)
     if rename_layer:
         new.layer(old).id = new_id
         for other in new.calls:

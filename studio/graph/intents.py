@@ -5,13 +5,22 @@ functions directly. Either way one function of the engine makes the change, so t
 the same spec from either view. Kinds and their fields:
 
 - ``add_node``: ``layer_type``; optional ``inputs`` (refs, in order), ``node_id``, ``config``,
-  ``as_output`` (default true), ``spec`` (the nested graph of a ``Model``)
-- ``connect``: ``source``, ``target``; optional ``source_output`` (default 0), ``slot`` (default: append)
+  ``as_output`` (default true), ``spec`` (the nested graph of a ``Model``) or ``preset`` (a preset's name as
+  that graph), ``position`` ([x, y] where it was dropped)
+- ``insert``: ``edge`` (``"target/position"``), ``layer_type``; optional ``config``, ``node_id``, ``position``:
+  a new node on that edge
+- ``connect``: ``source``, ``target``; optional ``source_output`` (default 0), ``slot`` (default: append),
+  ``replace`` (true: the edge takes the place of the one in that occupied slot)
 - ``disconnect``: ``edges``: edge ids ``"target/position"``
 - ``delete``: ``nodes`` (call ids) and/or ``edges``; ``mode``: ``refuse`` (default), ``cascade`` or ``rewire``
 - ``share``: ``node`` (a call of the layer to share), ``inputs``; optional ``node_id``, ``as_output``
-- ``toggle_output``: ``node`` (a ref such as ``"dense"`` or ``"vgg16:3"``)
-- ``move``, ``layout``: the view only (node positions); the spec is unchanged
+- ``toggle_output``: ``node`` (a ref such as ``"dense"`` or ``"vgg16:3"``): pin or unpin a model output
+- ``set_param``: ``node``, ``name``, ``value`` (JSON; null removes it): one parameter of the node's layer
+- ``duplicate``: ``node``: a new layer like it (own weights), on the same inputs
+- ``move`` (``positions``: id -> [x, y]) and ``layout`` (optional ``direction``: ``"TB"`` or ``"LR"``): the
+  picture only; they change the spec's ``layout``, never the model
+
+Outputs follow :func:`studio.graph.edits.follow_outputs` whichever view makes the edit.
 """
 
 from __future__ import annotations
@@ -20,12 +29,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from studio.catalog import table
-from studio.graph import blocks, deletion, edits, wiring
+from studio.graph import blocks, deletion, edits, layout, wiring
 from studio.graph.edits import EditError
+from studio.graph.presets import load_preset
 from studio.graph.spec import GraphSpec, SpecError, spec_from_dict
 
 Intent = Mapping[str, Any]
-VIEW_ONLY = frozenset({"move", "layout"})
+VIEW_ONLY = frozenset({"move", "layout"})  # they change the picture (the layout), never the model
 
 
 def _field(intent: Intent, name: str, kind: type | tuple[type, ...] = str) -> Any:
@@ -48,9 +58,9 @@ def _add_node(spec: GraphSpec, intent: Intent) -> GraphSpec:
     config = intent.get("config")
     if type_name == "Model":
         try:
-            nested = spec_from_dict(intent.get("spec"))
-        except SpecError as error:
-            raise EditError(f"A nested model needs its graph under 'spec': {error}") from error
+            nested = load_preset(str(intent["preset"])) if intent.get("preset") else spec_from_dict(intent.get("spec"))
+        except (SpecError, KeyError) as error:
+            raise EditError(f"A nested model needs its graph under 'spec' or a preset's name under 'preset': {error}") from error
         return blocks.add_nested_model(spec, nested, inputs, node_id, as_output)
     if type_name in table.APPLICATION_TYPES:
         config = dict(config or {})
@@ -62,7 +72,34 @@ def _add_node(spec: GraphSpec, intent: Intent) -> GraphSpec:
 def _connect(spec: GraphSpec, intent: Intent) -> GraphSpec:
     slot = None if intent.get("slot") is None else _field(intent, "slot", int)
     source_output = 0 if intent.get("source_output") is None else _field(intent, "source_output", int)
-    return wiring.connect(spec, _field(intent, "source"), _field(intent, "target"), slot, source_output)
+    replace = bool(intent.get("replace", False))
+    return wiring.connect(spec, _field(intent, "source"), _field(intent, "target"), slot, source_output, replace)
+
+
+def _insert(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    ((target, positions),) = _edge_positions(spec, [_field(intent, "edge")]).items()
+    type_name = edits.require_type(_field(intent, "layer_type"))
+    return blocks.insert_on_edge(spec, target, positions[0], type_name, intent.get("config"), intent.get("node_id"))
+
+
+def _set_param(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    call = edits.require_call(spec, _field(intent, "node"))
+    return edits.set_param(spec, call.layer, _field(intent, "name"), intent.get("value"))
+
+
+def _duplicate(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    return blocks.duplicate_node(spec, _field(intent, "node"), intent.get("node_id"))
+
+
+def _move(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    positions = intent.get("positions")
+    if not isinstance(positions, Mapping):
+        raise EditError(f"'move' needs 'positions': node id -> [x, y]. Received: {positions!r}")
+    return layout.move_nodes(spec, positions)
+
+
+def _layout(spec: GraphSpec, intent: Intent) -> GraphSpec:
+    return layout.relayout(spec, intent.get("direction"))
 
 
 def _edge_positions(spec: GraphSpec, edge_ids: list[str]) -> dict[str, list[int]]:
@@ -98,19 +135,22 @@ def _toggle_output(spec: GraphSpec, intent: Intent) -> GraphSpec:
 
 
 _APPLY: dict[str, Callable[[GraphSpec, Intent], GraphSpec]] = {
-    "add_node": _add_node, "connect": _connect, "disconnect": _disconnect, "delete": _delete,
-    "share": _share, "toggle_output": _toggle_output,
+    "add_node": _add_node, "insert": _insert, "connect": _connect, "disconnect": _disconnect, "delete": _delete,
+    "share": _share, "toggle_output": _toggle_output, "set_param": _set_param, "duplicate": _duplicate,
+    "move": _move, "layout": _layout,
 }
-INTENT_KINDS = (*_APPLY, *sorted(VIEW_ONLY))
+INTENT_KINDS = tuple(_APPLY)
+_PLACED = {"add_node": "position", "insert": "position"}  # intents whose new node goes where it was dropped
 
 
 def apply_intent(spec: GraphSpec, intent: Intent) -> GraphSpec:
-    """A new spec with the intent applied (the same spec for view-only intents); EditError says why not."""
+    """A new spec with the intent applied (view-only intents change only its layout); EditError says why not."""
     if not isinstance(intent, Mapping):
         raise EditError(f"An edit request must be an object with a 'kind'. Received: {intent!r}")
     kind = intent.get("kind")
-    if kind in VIEW_ONLY:
-        return spec.copy()
     if kind not in _APPLY:
         raise EditError(f"Unknown edit '{kind}'; expected one of {', '.join(INTENT_KINDS)}.")
-    return _APPLY[kind](spec, intent)
+    new = _APPLY[kind](spec, intent)
+    if intent.get(_PLACED.get(kind, "")) is not None:
+        return layout.place_new_nodes(spec, new, point=intent.get(_PLACED[kind]))
+    return new

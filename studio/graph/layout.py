@@ -1,42 +1,120 @@
-"""Canvas layout: where each node of a spec is drawn (top-down by depth), kept across edits.
+"""Canvas layout: where each node of a spec is drawn, top-down (TB) or left-right (LR), kept in the spec.
 
-Pure (no Keras, no Streamlit): positions are plain (x, y) pairs keyed by call id.
+Pure (no Keras, no Streamlit): positions are plain (x, y) pairs keyed by call id. The spec's optional
+``layout`` holds the direction and the positions the user placed (dropped, moved, or every node once one
+was moved); nodes without a stored position are laid out here: the whole graph by depth while nothing is
+stored, else each new node next to its inputs. The canvas only draws what this module says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from studio.graph.checks import topological_order
-from studio.graph.spec import GraphSpec, split_ref
+from studio.graph.edits import EditError
+from studio.graph.spec import LAYOUT_DIRECTIONS, GraphSpec, split_ref
 
-COLUMN_WIDTH = 250.0  # horizontal distance between neighbouring node origins
-ROW_HEIGHT = 130.0  # vertical distance between graph depths
-NODE_WIDTH, _DUMMY_WIDTH, _GAP = 210.0, 24.0, 40.0  # the front end draws nodes 210 px wide
+COLUMN_WIDTH = 250.0  # top-down: horizontal distance between neighbouring node origins
+ROW_HEIGHT = 170.0  # top-down: vertical distance between graph depths
+LR_COLUMN, LR_ROW = 300.0, 160.0  # left-right: distance between depths, and between neighbours of one depth
+NODE_WIDTH, _DUMMY_WIDTH, _GAP = 210.0, 24.0, 40.0  # the front end draws nodes 220 px wide
 
 Positions = dict[str, tuple[float, float]]
 
 
+def layout_direction(spec: GraphSpec) -> str:
+    """'TB' (top-down, the default) or 'LR' (left-right): the direction the spec's graph is laid out in."""
+    direction = (spec.layout or {}).get("direction", "TB")
+    return direction if direction in LAYOUT_DIRECTIONS else "TB"
+
+
+def stored_positions(spec: GraphSpec) -> Positions:
+    """The positions kept in the spec's layout, for nodes that exist."""
+    stored = (spec.layout or {}).get("positions") or {}
+    return {call_id: (float(x), float(y)) for call_id, (x, y) in stored.items() if spec.call(call_id)}
+
+
+def _to_frame(point: tuple[float, float], direction: str) -> tuple[float, float]:
+    """A drawn position in the top-down frame the layout works in (lateral, depth)."""
+    x, y = point
+    return (x, y) if direction == "TB" else (y * COLUMN_WIDTH / LR_ROW, x * ROW_HEIGHT / LR_COLUMN)
+
+
+def _from_frame(point: tuple[float, float], direction: str) -> tuple[float, float]:
+    lateral, depth = point
+    if direction == "TB":
+        return float(round(lateral)), float(round(depth))
+    return float(round(depth * LR_COLUMN / ROW_HEIGHT)), float(round(lateral * LR_ROW / COLUMN_WIDTH))
+
+
 def layout_positions(spec: GraphSpec, stored: Mapping[str, tuple[float, float]] | None = None) -> Positions:
-    """Top-down positions for every call: stored ones kept, the rest laid out by depth (new nodes near their inputs)."""
-    stored = {call_id: (float(x), float(y)) for call_id, (x, y) in (stored or {}).items() if spec.call(call_id)}
-    automatic = _auto_layout(spec)
+    """Positions for every call: stored ones (the spec's, unless given) kept, the rest laid out (new nodes near their inputs)."""
+    direction = layout_direction(spec)
+    if stored is None:
+        stored = stored_positions(spec)
+    stored = {call_id: (float(x), float(y)) for call_id, (x, y) in stored.items() if spec.call(call_id)}
     if not stored:
-        return automatic
+        return {call_id: _from_frame(point, direction) for call_id, point in _auto_layout(spec).items()}
+    frame = {call_id: _to_frame(point, direction) for call_id, point in stored.items()}
     positions = dict(stored)
     for call in spec.calls:
-        if call.id in positions:
+        if call.id in frame:
             continue
-        parents = [positions[split_ref(ref)[0]] for ref in call.inputs if split_ref(ref)[0] in positions]
+        parents = [frame[split_ref(ref)[0]] for ref in call.inputs if split_ref(ref)[0] in frame]
         if parents:
             x, y = sum(p[0] for p in parents) / len(parents), max(p[1] for p in parents) + ROW_HEIGHT
         else:
-            x, y = max(p[0] for p in positions.values()) + COLUMN_WIDTH, min(p[1] for p in positions.values())
-        while any(abs(x - ox) < COLUMN_WIDTH - 20 and abs(y - oy) < ROW_HEIGHT - 40 for ox, oy in positions.values()):
+            x, y = max(p[0] for p in frame.values()) + COLUMN_WIDTH, min(p[1] for p in frame.values())
+        while any(abs(x - ox) < COLUMN_WIDTH - 20 and abs(y - oy) < ROW_HEIGHT - 40 for ox, oy in frame.values()):
             x += COLUMN_WIDTH
-        positions[call.id] = (x, y)
+        frame[call.id] = (x, y)
+        positions[call.id] = _from_frame((x, y), direction)
     return positions
+
+
+def with_layout(spec: GraphSpec, positions: Mapping[str, tuple[float, float]] | None, direction: str | None = None) -> GraphSpec:
+    """A copy of the spec whose layout keeps these positions (of existing nodes) and direction; the model is unchanged."""
+    direction = direction or layout_direction(spec)
+    if direction not in LAYOUT_DIRECTIONS:
+        raise EditError(f"The layout direction must be 'TB' (top-down) or 'LR' (left-right). Received: {direction!r}")
+    new = spec.copy()
+    layout: dict = {} if direction == "TB" else {"direction": direction}
+    kept = {call_id: [round(float(x)), round(float(y))] for call_id, (x, y) in (positions or {}).items() if spec.call(call_id)}
+    if kept:
+        layout["positions"] = kept
+    new.layout = layout
+    return new
+
+
+def move_nodes(spec: GraphSpec, moved: Mapping[str, object]) -> GraphSpec:
+    """The spec with these nodes moved to [x, y]; every node's position is stored from then on (so none jumps later)."""
+    positions = layout_positions(spec)
+    for call_id, point in dict(moved).items():
+        if spec.call(call_id) is None:
+            continue
+        if not isinstance(point, (list, tuple)) or len(point) != 2 or not all(isinstance(v, (int, float)) for v in point):
+            raise EditError(f"A position must be [x, y] numbers. Received for '{call_id}': {point!r}")
+        positions[call_id] = (float(point[0]), float(point[1]))
+    return with_layout(spec, positions)
+
+
+def relayout(spec: GraphSpec, direction: str | None = None) -> GraphSpec:
+    """The spec with its stored positions dropped, so the whole graph is laid out again (in `direction`, kept)."""
+    return with_layout(spec, None, direction or layout_direction(spec))
+
+
+def place_new_nodes(before: GraphSpec, after: GraphSpec, point: object) -> GraphSpec:
+    """`after` with the nodes that `before` lacked stored at `point` (where they were dropped), the others kept where they were."""
+    new_ids = [call.id for call in after.calls if before.call(call.id) is None]
+    if not new_ids:
+        return after
+    if not isinstance(point, (list, tuple)) or len(point) != 2 or not all(isinstance(v, (int, float)) for v in point):
+        raise EditError(f"A drop position must be [x, y] numbers. Received: {point!r}")
+    positions = {**layout_positions(before)}
+    x, y = float(point[0]), float(point[1])
+    for offset, call_id in enumerate(new_ids):
+        positions[call_id] = (x + 30 * offset, y + 30 * offset)
+    return with_layout(after, positions)
 
 
 def _auto_layout(spec: GraphSpec) -> Positions:
@@ -111,25 +189,3 @@ def _place_row(row: list[str], x: dict[str, float], wanted: dict[str, list[float
         packed_right[i] = min(desired[i], packed_right[i + 1] - gaps[i])
     for i, node in enumerate(row):
         x[node] = (packed_left[i] + packed_right[i]) / 2
-
-
-def positions_after_change(
-    positions: Mapping[str, tuple[float, float]], change: Mapping[str, Any], before: GraphSpec, after: GraphSpec
-) -> Positions:
-    """Node positions once a change is applied: moved nodes moved, new nodes where dropped or near their origin."""
-    updated: Positions = {call_id: (float(x), float(y)) for call_id, (x, y) in positions.items() if after.call(call_id)}
-    kind = change.get("kind")
-    if kind == "layout":
-        return {}
-    if kind == "move":
-        for call_id, (x, y) in dict(change.get("positions", {})).items():
-            if after.call(call_id):
-                updated[call_id] = (float(x), float(y))
-    new_ids = [call.id for call in after.calls if before.call(call.id) is None]
-    if kind == "share" and new_ids and change.get("node") in updated:
-        x, y = updated[change["node"]]
-        updated[new_ids[0]] = (x + COLUMN_WIDTH, y)
-    elif kind == "add_node" and new_ids and change.get("position"):
-        x, y = change["position"]
-        updated[new_ids[0]] = (float(x), float(y))
-    return updated

@@ -14,7 +14,12 @@ JSON form::
     {"name": "mnist model", "description": "...", "section": "1.1",
      "layers": [{"id": "img", "type": "Input", "config": {"shape": [784]}}, ...],
      "calls": [{"id": "img", "layer": "img", "inputs": []}, ...],
-     "inputs": ["img"], "outputs": ["dense_2"]}
+     "inputs": ["img"], "outputs": ["dense_2"],
+     "layout": {"direction": "TB", "positions": {"img": [0, 0], "dense": [0, 130]}}}
+
+``layout`` (optional) is the canvas's picture only: the auto-layout direction (``"TB"`` top-down or
+``"LR"`` left-right) and the node positions the user placed. Nothing that builds reads it, and
+:meth:`GraphSpec.model_dict` leaves it out (for caches and "is it the same model?" comparisons).
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.gate import LimitExceeded, load_json, read_file
+
 FORMAT = "keras-functional-studio/1"
+LAYOUT_DIRECTIONS = ("TB", "LR")
 _ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -94,6 +102,13 @@ class GraphSpec:
     outputs: list[str] = field(default_factory=list)
     description: str = ""
     section: str = ""
+    layout: dict[str, Any] = field(default_factory=dict)
+
+    def model_dict(self) -> dict[str, Any]:
+        """Plain-data form of the model alone (no canvas layout): equal for equal models, wherever the nodes are drawn."""
+        data = self.to_dict()
+        data.pop("layout", None)
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form, ready for ``json.dumps``."""
@@ -106,6 +121,8 @@ class GraphSpec:
         data["calls"] = [call.to_dict() for call in self.calls]
         data["inputs"] = list(self.inputs)
         data["outputs"] = list(self.outputs)
+        if self.layout:
+            data["layout"] = copy.deepcopy(self.layout)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -197,6 +214,23 @@ def _call_from_dict(data: Any, position: int) -> CallSpec:
     return CallSpec(id=call_id, layer=layer_id, inputs=list(inputs))
 
 
+def _layout_from_dict(layout: Any) -> dict[str, Any]:
+    _require(isinstance(layout, dict), f"`layout` must be an object with direction and positions. Received: {layout!r}")
+    unknown = set(layout) - {"direction", "positions"}
+    _require(not unknown, f"unknown keys {sorted(unknown)} in `layout`; it has direction and positions")
+    direction = layout.get("direction", "TB")
+    _require(direction in LAYOUT_DIRECTIONS, f"`layout.direction` must be 'TB' or 'LR'. Received: {direction!r}")
+    positions = layout.get("positions", {})
+    _require(isinstance(positions, dict), f"`layout.positions` must map node ids to [x, y]. Received: {positions!r}")
+    for node, point in positions.items():
+        _require(
+            isinstance(point, list) and len(point) == 2
+            and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in point),
+            f"`layout.positions` must map node ids to [x, y] numbers. Received for '{node}': {point!r}",
+        )
+    return copy.deepcopy(layout)
+
+
 def spec_from_dict(data: Any) -> GraphSpec:
     """Read a spec from plain data; malformed data raises :class:`SpecError` saying what is wrong."""
     _require(
@@ -213,7 +247,7 @@ def spec_from_dict(data: Any) -> GraphSpec:
         _require(all(isinstance(ref, str) for ref in refs), f"`{key}` must list call ids as strings. Received: {refs!r}")
     for key in ("description", "section"):
         _require(isinstance(data.get(key, ""), str), f"`{key}` must be a string. Received: {data.get(key)!r}")
-    known = {"format", "name", "description", "section", "layers", "calls", "inputs", "outputs"}
+    known = {"format", "name", "description", "section", "layers", "calls", "inputs", "outputs", "layout"}
     unknown = set(data) - known
     _require(not unknown, f"Unknown keys {sorted(unknown)} in spec; expected {sorted(known)}")
     return GraphSpec(
@@ -224,25 +258,30 @@ def spec_from_dict(data: Any) -> GraphSpec:
         outputs=list(data.get("outputs", [])),
         description=data.get("description", ""),
         section=data.get("section", ""),
+        layout=_layout_from_dict(data["layout"]) if "layout" in data else {},
     )
 
 
-def spec_from_json(text: str) -> GraphSpec:
-    """Read a spec from JSON text; bad JSON raises :class:`SpecError` with the line and column."""
+def spec_from_json(text: str, source: str = "the spec") -> GraphSpec:
+    """Read a spec from JSON text (within the size and depth limits); bad JSON raises :class:`SpecError` with the line and column."""
     try:
-        data = json.loads(text)
+        data = load_json(text, source)
+    except LimitExceeded as error:
+        raise SpecError([Problem(None, "limit", str(error))]) from error
     except json.JSONDecodeError as error:
         raise SpecError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from error
     return spec_from_dict(data)
 
 
 def load_spec(path: str | Path) -> GraphSpec:
-    """Read a spec from a JSON file."""
+    """Read a spec from a JSON file (its size checked before it is read)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_file(path, "max_upload_mb", source=str(path)).decode("utf-8")
+    except LimitExceeded as error:
+        raise SpecError([Problem(None, "limit", str(error))]) from error
     except OSError as error:
         raise SpecError(f"Cannot read spec file '{path}': {error.strerror or error}") from error
     except UnicodeDecodeError as error:
         raise SpecError(f"Spec file '{path}' is not UTF-8 text; expected a JSON spec") from error
-    return spec_from_json(text)
+    return spec_from_json(text, str(path))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from studio.graph.checks import ancestors, is_source
-from studio.graph.edits import EditError, check_arity, check_refs_exist, require_call, sync_source
+from studio.graph.edits import EditError, check_arity, check_refs_exist, follow_outputs, require_call, sync_source
 from studio.graph.spec import GraphSpec, make_ref, split_ref
 
 
@@ -54,6 +54,7 @@ def set_inputs(spec: GraphSpec, call_id: str, refs: Sequence[str]) -> GraphSpec:
     new = spec.copy()
     new.call(call_id).inputs = refs
     sync_source(new, call_id)
+    follow_outputs(spec, new)
     return new
 
 
@@ -80,7 +81,7 @@ def set_outputs(spec: GraphSpec, refs: Sequence[str]) -> GraphSpec:
 
 
 def toggle_output(spec: GraphSpec, ref: str) -> GraphSpec:
-    """Make a node a model output, or stop it being one."""
+    """Make a node a model output, or stop it being one: pins a used node, unpins an end (later edits keep the choice)."""
     if ref in spec.outputs:
         return set_outputs(spec, [other for other in spec.outputs if other != ref])
     return set_outputs(spec, [*spec.outputs, ref])
@@ -111,8 +112,13 @@ def move_in_list(items: Sequence[str], position: int, offset: int) -> list[str]:
     return items
 
 
-def connect(spec: GraphSpec, source: str, target: str, slot: int | None = None, source_output: int = 0) -> GraphSpec:
-    """Feed output `source_output` of node `source` into input slot `slot` of `target` (appended when None)."""
+def connect(
+    spec: GraphSpec, source: str, target: str, slot: int | None = None, source_output: int = 0, replace: bool = False
+) -> GraphSpec:
+    """Feed output `source_output` of node `source` into input slot `slot` of `target` (appended when None).
+
+    With `replace`, the edge takes the place of the one in that slot (an occupied slot); otherwise it is inserted there.
+    """
     target_call = require_call(spec, target)
     require_call(spec, source)
     refs = list(target_call.inputs)
@@ -120,7 +126,10 @@ def connect(spec: GraphSpec, source: str, target: str, slot: int | None = None, 
     position = len(refs) if slot is None else int(slot)
     if not 0 <= position <= len(refs):
         raise EditError(f"Node '{target}' has {len(refs)} input(s); input slot {position + 1} does not exist yet.")
-    refs.insert(position, ref)
+    if replace and position < len(refs):
+        refs[position] = ref
+    else:
+        refs.insert(position, ref)
     return set_inputs(spec, target, refs)
 
 

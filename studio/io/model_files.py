@@ -17,12 +17,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
 
-from studio.graph.spec import GraphSpec, SpecError, spec_from_dict
+from studio.io.project_file import PROJECT_FORMAT, Project, project_json, read_project  # noqa: F401 - the project file, re-exported
 from studio.model.build import as_list
 from studio.model.names import KERAS_NAME_RULE, keras_model_name
 
@@ -37,7 +36,6 @@ ATOL = 1e-5
 RTOL = 1e-4
 SAMPLE_COUNT = 4
 CHECK_TIMEOUT_SECONDS = 300
-PROJECT_FORMAT = "keras-functional-studio-project/1"
 
 # Run by a fresh interpreter: only keras and numpy, no studio code, no PYTHONPATH.
 _CHECK_SCRIPT = r"""
@@ -359,38 +357,3 @@ def summary_text(model: keras.Model) -> str:
     model.summary(print_fn=lambda text, **_: lines.append(str(text)))
     text = "\n".join(lines)
     return text if text.endswith("\n") else text + "\n"
-
-
-@dataclass
-class Project:
-    """What a project file holds: the spec, compile/fit settings (plain data) and the dataset choice."""
-
-    spec: GraphSpec
-    settings: dict[str, Any] | None = None
-    dataset: dict[str, Any] | None = None
-
-
-def project_json(spec: GraphSpec, settings: Any = None, dataset: dict[str, Any] | str | None = None) -> str:
-    """A project file (JSON) that opens again in the builder: spec + settings + dataset choice."""
-    settings_data = settings.to_dict() if hasattr(settings, "to_dict") else settings
-    dataset_data = {"key": dataset} if isinstance(dataset, str) else dataset
-    data = {"format": PROJECT_FORMAT, "spec": spec.to_dict(), "settings": settings_data, "dataset": dataset_data}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def read_project(text: str | bytes) -> Project:
-    """A project file, or a bare spec JSON, -> :class:`Project`; anything else raises SpecError saying why."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SpecError(f"Not valid JSON ({error}); expected a project or spec file saved by this app") from error
-    if not isinstance(data, dict):
-        raise SpecError(
-            f"Not a project or spec file: it must be a JSON object (expected a JSON object with a spec). Received: {type(data).__name__}"
-        )
-    if data.get("format") != PROJECT_FORMAT:
-        return Project(spec_from_dict(data))
-    for key in ("settings", "dataset"):
-        if data.get(key) is not None and not isinstance(data[key], dict):
-            raise SpecError(f"Project file: `{key}` must be an object or null. Received: {type(data[key]).__name__}")
-    return Project(spec_from_dict(data.get("spec")), data.get("settings"), data.get("dataset"))

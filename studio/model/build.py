@@ -4,6 +4,7 @@ every problem on the node that caused it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ class BuildResult:
 
 def spec_key(spec: GraphSpec) -> str:
     """A content hash of a spec, for caching built models."""
-    return hashlib.sha256(spec.to_json(indent=None).encode("utf-8")).hexdigest()
+    return hashlib.sha256(json.dumps(spec.model_dict(), ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def error_text(error: BaseException, max_chars: int = 1200, max_lines: int | None = None) -> str:

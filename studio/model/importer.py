@@ -9,19 +9,16 @@ each Functional or Sequential used as a layer a nested ``Model`` layer with its 
 
 from __future__ import annotations
 
-import json
-import zipfile
 from collections import deque
 from pathlib import Path
 
-import h5py
 import keras
 from keras.src.backend.common.masking import get_keras_mask
 
 from studio.catalog import types as catalog
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, SpecError, is_valid_id, make_ref
+from studio.model.loading import MODEL_FILE_SUFFIXES, load_model_file
 
-MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
 # Keys of a full spec dict that a nested spec leaves out.
 _NESTED_DROPPED_KEYS = ("format", "description", "section")
 
@@ -323,75 +320,11 @@ def _import(model: keras.Model, owners: dict[int, keras.Model]) -> GraphSpec:
     )
 
 
-def saved_model_config(path: Path) -> object:
-    """The model config stored in a ``.keras`` archive or an ``.h5`` file (None when it cannot be read)."""
-    try:
-        if path.suffix.lower() == ".keras":
-            with zipfile.ZipFile(path) as archive:
-                return json.loads(archive.read("config.json"))
-        with h5py.File(path, "r") as handle:
-            text = handle.attrs.get("model_config")
-            return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text) if text else None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
-
-
-def _layer_names_of_class(config: object, class_name: str) -> list[str]:
-    """Names of the layers of one class anywhere in a serialised model config."""
-    names: list[str] = []
-    if isinstance(config, dict):
-        if config.get("class_name") == class_name and isinstance(config.get("config"), dict):
-            names.append(str(config["config"].get("name", "?")))
-        for value in config.values():
-            names += _layer_names_of_class(value, class_name)
-    elif isinstance(config, list):
-        for value in config:
-            names += _layer_names_of_class(value, class_name)
-    return names
-
-
-def _check_model_file(path: Path, expected: str) -> None:
-    """Refuse what is plainly not a Keras model file before Keras tries (its messages would mislead)."""
-    if path.suffix.lower() not in MODEL_FILE_SUFFIXES:
-        raise SpecError(f"Cannot import '{path.name}': unsupported file type '{path.suffix}'; {expected}")
-    if not path.is_file():
-        raise SpecError(f"Cannot import '{path.name}': the file does not exist; {expected}")
-    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        raise SpecError(f"Cannot import '{path.name}': it is not a .keras archive (not a zip file, or truncated); {expected}")
-    if path.suffix.lower() != ".keras" and not h5py.is_hdf5(path):
-        raise SpecError(f"Cannot import '{path.name}': it is not an HDF5 file (or it is truncated); {expected}")
-
-
-def load_model_file(path: str | Path) -> keras.Model:
-    """Load a ``.keras`` or ``.h5`` model file safely (no compile, no Python lambdas); SpecError on any failure."""
-    path = Path(path)
-    expected = "expected a .keras or .h5 file saved by Keras (model.save)"
-    _check_model_file(path, expected)
-    try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, zipfile.BadZipFile, UnicodeDecodeError) as error:
-        lambdas = _layer_names_of_class(saved_model_config(path), "Lambda")
-        if lambdas:
-            names = ", ".join(f"'{name}'" for name in lambdas)
-            what = f"layer {names} is a Lambda" if len(lambdas) == 1 else f"layers {names} are Lambdas"
-            raise SpecError(
-                f"Cannot import '{path.name}': {what} (Python code), which safe loading refuses "
-                f"and the studio cannot import (not in the catalogue); {expected}, using catalogue layers only"
-            ) from error
-        reason = " ".join(str(error).split()) or type(error).__name__
-        if len(reason) > 600:
-            reason = reason[:600] + " ..."
-        raise SpecError(f"Cannot import '{path.name}': Keras could not load it ({type(error).__name__}: {reason}); {expected}") from error
-    if not isinstance(model, keras.Model):
-        raise SpecError(f"Cannot import '{path.name}': it holds a {type(model).__name__}, not a model; {expected}")
-    return model
-
-
-def import_model_file(path: str | Path) -> GraphSpec:
-    """Load a ``.keras`` / ``.h5`` file and convert its model to a spec."""
-    model = load_model_file(path)
+def import_model_file(path: str | Path, source: str | None = None) -> GraphSpec:
+    """Load a ``.keras`` / ``.h5`` file (within the limits, see :mod:`studio.model.loading`) and convert its model to a spec."""
+    model = load_model_file(path, source)
     spec = spec_from_model(model)
-    spec.description = f"Imported from {Path(path).name}"
+    spec.description = f"Imported from {source or Path(path).name}"
     return spec
 
 

@@ -1,29 +1,28 @@
-"""Uploading a model file (.keras / .h5): size limit, safe loading (``safe_mode=True`` always) and one
-clear message per way it can fail (Lambda layer, custom class, truncated, corrupt, not a model at all)."""
+"""Uploading a model file (.keras / .h5): the limits (size, unpacked size, config, layers, parameters: see
+:mod:`studio.model.loading`), safe loading (``safe_mode=True`` always) and one clear message per way it can
+fail (Lambda layer, custom class, truncated, corrupt, not a model at all), each naming the uploaded file."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.gate import LimitExceeded, check_bytes
 from studio.graph.spec import SpecError
-from studio.model.importer import saved_model_config
+from studio.limits import limits
+from studio.model.loading import saved_model_config
 
-MAX_MODEL_MB_VARIABLE = "KFS_MAX_MODEL_MB"
-DEFAULT_MAX_MODEL_MB = 200
 SUFFIXES = ("keras", "h5", "hdf5")
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def max_model_mb() -> int:
-    """The upload limit for model files in MB (environment variable KFS_MAX_MODEL_MB, default 200)."""
-    text = os.environ.get(MAX_MODEL_MB_VARIABLE, "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_MODEL_MB
+    """The upload limit for model files in MB (``limits().max_model_mb``, set by KFS_MAX_MODEL_MB)."""
+    return limits().max_model_mb
 
 
 @dataclass
@@ -44,16 +43,17 @@ class UploadedModel:
 
 
 def _objects(config: Any) -> list[dict]:
-    """Every serialised object (a dict with ``class_name`` and ``config``) anywhere in a model config."""
+    """Every serialised object (a dict with ``class_name`` and ``config``) anywhere in a model config, in order (no recursion)."""
     found: list[dict] = []
-    if isinstance(config, dict):
-        if isinstance(config.get("class_name"), str) and isinstance(config.get("config"), dict):
-            found.append(config)
-        for value in config.values():
-            found += _objects(value)
-    elif isinstance(config, list):
-        for value in config:
-            found += _objects(value)
+    pending = [config]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("class_name"), str) and isinstance(value.get("config"), dict):
+                found.append(value)
+            pending += reversed(list(value.values()))
+        elif isinstance(value, list):
+            pending += reversed(value)
     return found
 
 
@@ -113,28 +113,29 @@ def _explain(name: str, data: bytes, path: Path, error: SpecError) -> tuple[str,
 
 def load_uploaded_model(name: str, data: bytes) -> UploadedModel:
     """Check and load an uploaded model file with ``safe_mode=True``; never raises for a bad file."""
-    from studio.model.importer import load_model_file
+    from studio.model.loading import load_model_file
 
     result = UploadedModel(name=name, size_bytes=len(data))
     suffix = Path(name).suffix.lower().lstrip(".")
-    limit = max_model_mb()
     if suffix not in SUFFIXES:
         result.kind, result.error = "wrong_type", f"'{name}' is not a model file: expected a .keras or .h5 file. Received: '.{suffix}'"
     elif not data:
         result.kind, result.error = "empty", f"'{name}' is empty (0 bytes)."
-    elif len(data) > limit * 1024 * 1024:
-        result.kind = "too_large"
-        result.error = f"'{name}' is {len(data) / 2**20:.1f} MB; the limit is {limit} MB (set {MAX_MODEL_MB_VARIABLE} to change it)."
     if result.error:
         return result
-    with tempfile.TemporaryDirectory(prefix="studio-upload-") as folder:
-        path = Path(folder) / f"upload.{suffix}"
-        path.write_bytes(data)
-        try:
-            result.model = load_model_file(path)
-        except SpecError as error:
-            result.kind, result.error = _explain(name, data, path, error)
-            return result
+    try:
+        check_bytes(name, len(data), "max_model_mb")
+        with tempfile.TemporaryDirectory(prefix="studio-upload-") as folder:
+            path = Path(folder) / f"upload.{suffix}"
+            path.write_bytes(data)
+            try:
+                result.model = load_model_file(path, source=name)
+            except SpecError as error:
+                result.kind, result.error = _explain(name, data, path, error)
+                return result
+    except LimitExceeded as error:
+        result.kind, result.error = "too_large", str(error)
+        return result
     result.notes.append("loaded with keras.models.load_model(safe_mode=True, compile=False): no code from the file was run")
     return result
 

@@ -8,16 +8,16 @@ import io
 import math
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from studio.gate import LimitExceeded, check_archive, check_bytes, check_count
 from studio.graph.shapes import shape_text
 from studio.training.datasets import USER_FILE, DataError, Dataset
 
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
-MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
-MAX_CSV_ROWS = 200_000
 TEST_FRACTION = 0.1
 SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
 ONE_HOT_LOSSES = ("categorical_crossentropy",)
@@ -168,11 +168,50 @@ def fit_to_model(dataset: Dataset, model: object, input_names: list[str], output
 # --- the user's own files ----------------------------------------------------------------------
 
 
+@contextmanager
+def _limits_as_data_errors() -> Iterator[None]:
+    """A limit refused inside a data reader is a DataError like any other bad data (its message names the limit)."""
+    try:
+        yield
+    except LimitExceeded as error:
+        raise DataError(str(error)) from error
+
+
 def _check_size(data: bytes, file_name: str) -> None:
     if not data:
         raise DataError(f"'{file_name}' is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise DataError(f"'{file_name}' is {len(data) / 2**20:.0f} MB; the limit for data files is {MAX_UPLOAD_BYTES // 2**20} MB")
+    with _limits_as_data_errors():
+        check_bytes(file_name, len(data), "max_data_mb")
+
+
+def _check_values(file_name: str, values: int) -> None:
+    """Refuse data holding more numbers than allowed (samples x features over all arrays), before it is read."""
+    with _limits_as_data_errors():
+        check_count(file_name, values, "holds {:,} values (samples x features over all its arrays)", "max_data_values")
+
+
+def _csv_values(data: bytes) -> int:
+    """Rows x columns of a CSV with a header, estimated from its line breaks and its header's commas (nothing parsed)."""
+    header, _, body = data.partition(b"\n")
+    rows = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+    return rows * (header.count(b",") + 1)
+
+
+def _npz_values(data: bytes, file_name: str) -> int:
+    """Values of all arrays of an NPZ, from its zip directory and each array's header (no array data is read)."""
+    values = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with _limits_as_data_errors():
+            check_archive(archive, file_name)
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _fortran_order, _dtype = read_header(member)
+            values += math.prod(shape)
+    return values
 
 
 def _split_off_test(dataset_name: str, x: list[np.ndarray], y: list[np.ndarray], notes: list[str]) -> tuple:
@@ -220,14 +259,13 @@ def read_csv_data(data: bytes, file_name: str, input_names: list[str], output_na
     the rest is the input; ``output_is_input`` (autoencoder) needs input columns only.
     """
     _check_size(data, file_name)
+    _check_values(file_name, _csv_values(data))
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.BytesIO(data), nrows=MAX_CSV_ROWS + 1)
+        frame = pd.read_csv(io.BytesIO(data))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise DataError(f"'{file_name}' is not a readable CSV file: {str(error).splitlines()[0]}") from error
-    if len(frame) > MAX_CSV_ROWS:
-        raise DataError(f"'{file_name}' has more than {MAX_CSV_ROWS:,} rows; use an NPZ file for large data")
     if frame.empty:
         raise DataError(f"'{file_name}' has a header but no rows")
     columns = [str(column) for column in frame.columns]
@@ -263,10 +301,7 @@ def read_npz_data(data: bytes, file_name: str, input_names: list[str], output_na
     input and one output also ``x``/``y`` or ``x_train``/``y_train``/``x_test``/``y_test``."""
     _check_size(data, file_name)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise DataError(f"'{file_name}' unpacks to {unpacked / 2**30:.1f} GB; the limit is {MAX_UNPACKED_BYTES // 2**30} GB")
+        _check_values(file_name, _npz_values(data, file_name))  # unpacked size and shapes, before any array is read
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: np.asarray(npz[key]) for key in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:

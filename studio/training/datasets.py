@@ -383,9 +383,9 @@ def preset_of(spec: GraphSpec) -> str | None:
     """The key of the preset this spec is (unchanged), or None."""
     from studio.graph.presets import load_preset, preset_names
 
-    wanted = spec.to_dict()
+    wanted = spec.model_dict()
     for key in preset_names():
-        if load_preset(key).to_dict() == wanted:
+        if load_preset(key).model_dict() == wanted:
             return key
     return None
 

@@ -32,6 +32,7 @@ from studio.training.data import TrainingData, fit_to_model
 from studio.training.datasets import DataError, Dataset, load_dataset
 from studio.training.evaluation import Evaluation, evaluate_training
 from studio.training.observer import RunObserver, notify, save_run_files
+from studio.training.ownership import Ownership, new_job_id
 from studio.training.pacing import INITIAL_LOSS_MAX_STEP_S, choose_steps_per_execution, estimate_step_seconds, initial_loss, one_or_list
 from studio.training.settings import CompileSettings, SettingsError, compile_arguments
 
@@ -78,10 +79,16 @@ def _validation_split(data: list[np.ndarray], split: float) -> tuple[list[np.nda
 
 
 class TrainingJob:
-    """One run: status, error, metric log, the model (kept after Stop) and the evaluation."""
+    """One run: status, error, metric log, the model (kept after Stop) and the evaluation.
 
-    def __init__(self, request: TrainingRequest, job_id: str | None = None) -> None:
-        self.id = job_id or uuid.uuid4().hex[:12]
+    ``id`` is unguessable and private to the session that owns the job (it goes into that session's
+    address); ``run_id`` names the run in the run history, which every user sees.
+    """
+
+    def __init__(self, request: TrainingRequest, job_id: str | None = None, ownership: Ownership | None = None) -> None:
+        self.id = job_id or new_job_id()
+        self.run_id = uuid.uuid4().hex[:12]
+        self.ownership = ownership or Ownership()
         self.request = request
         self.log = MetricLog()
         self.status = QUEUED
@@ -287,7 +294,7 @@ class TrainingJob:
         except USER_ERRORS as failure:
             error = str(failure)
         except Exception as failure:  # noqa: BLE001 - a failing fit must end as a reported job, not a dead thread
-            logger.exception("training job %s failed", self.id)
+            logger.exception("training job of run %s failed", self.run_id)
             error = f"{type(failure).__name__}: {error_text(failure, max_chars=800, max_lines=6)}"
         finally:
             self.request.dataset = None  # free the arrays; the evaluation keeps what it shows
@@ -301,7 +308,7 @@ class TrainingJob:
         request = self.request
         dataset = {"key": request.dataset_key, **(self.dataset_summary or {})}
         started = self.started or self.created
-        notify(request.observer, "run_started", self.id, request.spec.to_dict(), request.settings.to_dict(), dataset, started)
+        notify(request.observer, "run_started", self.run_id, request.spec.to_dict(), request.settings.to_dict(), dataset, started)
 
     def _record_end(self, status: str, error: str | None, ended_at: float) -> None:
         """Save the model files where the observer keeps them (a run that failed keeps none), then close the record."""
@@ -315,7 +322,7 @@ class TrainingJob:
             try:
                 files = save_run_files(self.model, folder)
             except Exception as failure:  # noqa: BLE001 - a model that cannot be saved still leaves its run recorded
-                logger.warning("job %s: the model files could not be saved: %s", self.id, failure)
+                logger.warning("run %s: the model files could not be saved: %s", self.run_id, failure)
         final = self.evaluation.to_dict() if self.evaluation else {}
         notify(observer, "run_ended", status, final, error, ended_at, files)
 

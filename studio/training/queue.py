@@ -11,6 +11,7 @@ import weakref
 from typing import Any
 
 from studio.training.job import QUEUED, TrainingJob, TrainingRequest
+from studio.training.ownership import Ownership
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,9 @@ class JobRegistry:
         """Whether a job is being run right now."""
         return self._current is not None
 
-    def submit(self, request: TrainingRequest) -> TrainingJob:
-        """Queue a run and return its job at once."""
-        job = TrainingJob(request)
+    def submit(self, request: TrainingRequest, ownership: Ownership | None = None) -> TrainingJob:
+        """Queue a run and return its job at once (``ownership``: who may watch and stop it; None: no session)."""
+        job = TrainingJob(request, ownership=ownership)
         with self._wake:
             if self._closed:
                 raise RuntimeError("The job registry is shut down")
@@ -102,6 +103,11 @@ class JobRegistry:
         with self._lock:
             return list(self._jobs.values())
 
+    def job_of_run(self, run_id: str) -> TrainingJob | None:
+        """The job that records the run with this (public) id, or None."""
+        with self._lock:
+            return next((job for job in self._jobs.values() if job.run_id == run_id), None)
+
     def _prune(self) -> None:
         finished = [job for job in self._jobs.values() if not job.active]
         for job in finished[: max(0, len(finished) - self._keep)]:
@@ -124,7 +130,7 @@ class JobRegistry:
             else:
                 # A fresh thread per job: Keras keeps name scopes in thread-local state, and a failed fit can
                 # leave a scope behind that would prefix every later job's variable names.
-                runner = threading.Thread(target=job.run, name=f"training-job-{job.id}", daemon=True)
+                runner = threading.Thread(target=job.run, name=f"training-job-{job.run_id}", daemon=True)
                 runner.start()
                 runner.join()
             with self._wake:

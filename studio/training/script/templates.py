@@ -1,39 +1,11 @@
-"""A complete, standalone training script for a spec: data (with the studio's offline fallback),
-the model (from :func:`studio.io.codegen.generate_code`), compile, fit, evaluate, save; optionally under
-``tf.distribute`` (MirroredStrategy, or MultiWorkerMirroredStrategy configured by ``TF_CONFIG``).
-
-The script needs only keras (TensorFlow backend) and numpy: it never imports the studio.
+"""The fixed part of the training script: data loading with the studio's offline fallback, argument parsing,
+distribution, fit, evaluate and save. No spec value is ever written into this text: the script reads the
+spec's values from the constants the generator writes above it (``DATASET``, ``INPUT_NAMES``, ``EPOCHS`` ...).
 """
 
 from __future__ import annotations
 
-import ast
-import json
-import re
-import textwrap
-from typing import Any
-
-from studio.graph.spec import GraphSpec, SpecError
-from studio.io.codegen import generate_code
-from studio.model.names import KERAS_NAME_RULE, keras_model_name
-from studio.training.datasets import DATASET_CHOICES, MNIST_SAMPLE_PATH, NUM_DEPARTMENTS, NUM_TAGS, NUM_WORDS, default_dataset_key
-from studio.training.settings import LOGIT_LOSS_CLASSES, CompileSettings, default_settings
-
-SYNTHETIC = "synthetic"
-FILE_PREFIXES = ("file:", "file_autoencoder:")  # the user's own data: "file:<name>", target = input with the second
-
-_DATA_NOTES = {
-    "mnist": "MNIST: keras.datasets.mnist (downloaded once, cached in ~/.keras/datasets); offline, the studio's sample "
-    "of 5,000 real digits (SAMPLE_FILE, or mnist_5k.npz next to this script); failing both, random images",
-    "fashion_mnist": "Fashion-MNIST from keras.datasets (needs a download once); offline, random images",
-    "cifar10": "CIFAR-10 from keras.datasets (needs a download once); offline, random images",
-    "tickets": "the tutorial's synthetic tickets (section 3), generated here",
-    "shared_ints": "synthetic word ids and a hidden embedding table, generated here",
-    SYNTHETIC: "random arrays shaped like the model's inputs and outputs (the studio has no data for this model)",
-    "file": "your own file (the one uploaded in the studio): pass it with --data-file PATH (.npz or .csv)",
-}
-
-_DATA_CODE = r'''
+DATA_CODE = r'''
 def load_image_set(name, offline):
     """(x_train, y_train, x_test, y_test) as uint8 images and int labels: Keras's copy, else a fallback."""
     if not offline:
@@ -200,7 +172,7 @@ def prepare(model, data, max_samples):
     return x_train, y_train, x_test, y_test
 '''
 
-_MAIN_CODE = r'''
+MAIN_CODE = r'''
 def make_strategy(kind):
     """The tf.distribute strategy for --distribute (none: the default strategy, one device)."""
     import tensorflow as tf
@@ -266,159 +238,3 @@ def main():
 if __name__ == "__main__":
     main()
 '''
-
-
-def _split_generated(code: str) -> tuple[list[str], list[str], list[str]]:
-    """Generated code -> (import lines, function definitions, the statements that build ``model``)."""
-    tree = ast.parse(code)
-    lines = code.splitlines()
-    imports: list[str] = []
-    functions: list[str] = []
-    body: list[str] = []
-    for node in tree.body:
-        text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.append(text)
-        elif isinstance(node, ast.FunctionDef):
-            functions.append(text)
-        else:
-            body.append(text)
-    return imports, functions, body
-
-
-def _sorted_imports(lines: list[str]) -> list[str]:
-    """Import lines in isort's order: ``import x`` lines first, then ``from x import y``, each alphabetical."""
-    plain = sorted(line for line in lines if line.startswith("import "))
-    return plain + sorted(line for line in lines if line.startswith("from "))
-
-
-def _with_keras_model_name(statements: list[str], name: str) -> tuple[list[str], str | None]:
-    """Rename the top-level model when TensorFlow cannot trace its name (Keras 3: 'mnist model' fails in fit)."""
-    safe = keras_model_name(name)
-    if safe == name:
-        return statements, None
-    last = statements[-1]
-    literal = json.dumps(name, ensure_ascii=False)
-    if f"name={literal}" not in last:
-        raise SpecError(f"Cannot find the model name {literal} in the generated code to make it trainable")
-    return [*statements[:-1], last.replace(f"name={literal}", f"name={json.dumps(safe)}")], safe
-
-
-def _py(value: Any, indent: str = "") -> str:
-    """A plain value as Python source: double-quoted strings, one item per line when a list is long."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        items = [_py(item, indent + "    ") for item in value]
-        flat = "[" + ", ".join(items) + "]"
-        if len(flat) + len(indent) <= 100:
-            return flat
-        return "[\n" + "".join(f"{indent}    {item},\n" for item in items) + f"{indent}]"
-    return repr(value)
-
-
-def _loss_expression(loss: str, from_logits: bool) -> str:
-    if from_logits and loss in LOGIT_LOSS_CLASSES:
-        return f"keras.losses.{LOGIT_LOSS_CLASSES[loss]}(from_logits=True)"
-    return json.dumps(loss)
-
-
-def compile_code(settings: CompileSettings) -> str:
-    """The ``compile_model(model)`` function for these settings (full loss names; per-output lists)."""
-    losses = [_loss_expression(output.loss, output.from_logits) for output in settings.outputs]
-    metrics = [[json.dumps(name) for name in output.metrics] for output in settings.outputs]
-    single = len(settings.outputs) == 1
-
-    def listed(items: list[str]) -> str:
-        flat = "[" + ", ".join(items) + "]"
-        return flat if len(flat) <= 80 else "[\n" + "".join(f"            {item},\n" for item in items) + "        ]"
-
-    arguments = [
-        f"optimizer=keras.optimizers.{settings.optimizer}(learning_rate={float(settings.learning_rate)!r})",
-        f"loss={losses[0] if single else listed(losses)}",
-        f"metrics={listed(metrics[0]) if single else listed([listed(m) for m in metrics])}",
-    ]
-    if not single:
-        arguments.append(f"loss_weights={listed([repr(float(output.loss_weight)) for output in settings.outputs])}")
-    joined = "".join(f"        {argument},\n" for argument in arguments)
-    return f'def compile_model(model):\n    """Compile as in the studio."""\n    model.compile(\n{joined}    )\n'
-
-
-def data_note(dataset_key: str | None) -> str:
-    """What data the script trains on, and its fallback."""
-    key = dataset_key or SYNTHETIC
-    if key.startswith(FILE_PREFIXES):
-        return _DATA_NOTES["file"].replace("your own file", f"your own file '{key.split(':', 1)[1]}'")
-    return _DATA_NOTES.get(key.removesuffix("_autoencoder").replace("mnist_thumbnails", "mnist"), _DATA_NOTES[SYNTHETIC])
-
-
-def training_script(spec: GraphSpec, settings: CompileSettings | None = None, dataset_key: str | None = None) -> str:
-    """A standalone Python script that loads the data, builds, compiles, trains, evaluates and saves the spec's model."""
-    settings = settings or default_settings(spec, dataset_key)
-    settings.validate(num_outputs=len(spec.outputs))
-    if dataset_key is None:
-        dataset_key = default_dataset_key(spec)
-    own_file = dataset_key is not None and dataset_key.startswith(FILE_PREFIXES)
-    if dataset_key is not None and not own_file and dataset_key not in DATASET_CHOICES:
-        expected = ", ".join([*DATASET_CHOICES, "file:<name>"])
-        raise SpecError(f"The training script cannot load the data '{dataset_key}'; expected one of {expected}")
-    imports, functions, statements = _split_generated(generate_code(spec))
-    statements, renamed = _with_keras_model_name(statements, spec.name)
-    slug = re.sub(r"[^A-Za-z0-9_]+", "_", spec.name).strip("_").lower() or "model"
-    constants: dict[str, Any] = {
-        "DATASET": "file" if own_file else dataset_key or SYNTHETIC,
-        "AUTOENCODER": bool(own_file and dataset_key.startswith("file_autoencoder:")),
-        "SAMPLE_FILE": str(MNIST_SAMPLE_PATH),
-        "INPUT_NAMES": list(spec.inputs),
-        "OUTPUT_NAMES": list(spec.outputs),
-        "LOSSES": settings.losses(),
-        "SEED": settings.seed,
-        "BATCH_SIZE": settings.batch_size,
-        "EPOCHS": settings.epochs,
-        "VALIDATION_SPLIT": settings.validation_split,
-        "SHUFFLE": settings.shuffle,
-        "PATIENCE": settings.patience if settings.early_stopping else 0,
-        "MONITOR": settings.monitor,
-        "OUTPUT_FILE": f"{slug}.keras",
-        "NUM_WORDS": NUM_WORDS,
-        "NUM_TAGS": NUM_TAGS,
-        "NUM_DEPARTMENTS": NUM_DEPARTMENTS,
-    }
-    title = " ".join(spec.name.split())
-    docstring = textwrap.dedent(f'''\
-        """Train the Keras functional model "{title}": data, model, compile, fit, evaluate, save.
-
-        Generated by Keras Functional Studio; needs only keras (TensorFlow backend) and numpy.
-
-            python train_{slug}.py                          # train as set in the studio
-            python train_{slug}.py --epochs 1 --max-samples 512
-            python train_{slug}.py --distribute mirrored    # every local GPU (tf.distribute.MirroredStrategy)
-            TF_CONFIG='...' python train_{slug}.py --distribute multiworker   # one process per worker
-
-        {{data}}
-        """''')
-    docstring = docstring.replace("{data}", "\n".join(textwrap.wrap(f"Data: {data_note(dataset_key)}.", 100)))
-    if renamed:
-        note = f"Model name: '{renamed}', not {spec.name!r}: {KERAS_NAME_RULE}."
-        docstring = docstring[:-3] + "\n".join(textwrap.wrap(note, 100)) + '\n"""'
-    parts = [
-        "#!/usr/bin/env python",
-        docstring,
-        "",
-        "import argparse\nimport json\nimport os\nfrom pathlib import Path\n",
-        'os.environ.setdefault("KERAS_BACKEND", "tensorflow")\nos.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")\n',
-        *[f"{line}  # noqa: E402" for line in _sorted_imports(["import numpy as np", *imports])],
-        "",
-        "# Settings chosen in the studio.",
-        *[f"{name} = {_py(value)}" for name, value in constants.items()],
-        "",
-        *[f"\n{function}\n" for function in functions],
-        "",
-        'def build_model():\n    """The model, written with the functional API (as the studio\'s code export)."""',
-        textwrap.indent("\n".join(statements), "    "),
-        "    return model\n\n",
-        compile_code(settings),
-        _DATA_CODE,
-        _MAIN_CODE,
-    ]
-    return "\n".join(parts).rstrip() + "\n"
