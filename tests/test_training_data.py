@@ -150,3 +150,10 @@ def test_npz_errors_are_clear():
         read_user_data(npz_bytes(x=np.zeros((4, 2)), y=np.zeros(5)), "uneven.npz", ["img"], ["out"])
     with pytest.raises(DataError, match="not a readable NPZ"):
         read_user_data(npz_bytes(x=np.array([{"a": 1}] * 4, dtype=object), y=np.zeros(4)), "objects.npz", ["img"], ["out"])
+
+
+def test_a_csv_row_wider_than_its_header_is_refused_with_a_data_error() -> None:
+    from studio.training.data import read_user_data
+
+    with pytest.raises(DataError, match="rows with 4 values but a header of 2 columns"):
+        read_user_data(b"img,digits\n0.0,0.0,0.0,x\n", "wide.csv", ["img"], ["digits"])

@@ -4,9 +4,11 @@ a message naming the input and both shapes. The user's own CSV/NPZ files are rea
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -263,9 +265,17 @@ def read_csv_data(data: bytes, file_name: str, input_names: list[str], output_na
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # a row wider than the header: refused below
+            frame = pd.read_csv(io.BytesIO(data), index_col=False, on_bad_lines="error")
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise DataError(f"'{file_name}' is not a readable CSV file: {str(error).splitlines()[0]}") from error
+    widest = max((len(row) for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"))) if row), default=0)
+    if widest > len(frame.columns):
+        raise DataError(
+            f"'{file_name}' has rows with {widest} values but a header of {len(frame.columns)} columns; "
+            "every row needs one value per header column"
+        )
     if frame.empty:
         raise DataError(f"'{file_name}' has a header but no rows")
     columns = [str(column) for column in frame.columns]
