@@ -83,7 +83,11 @@ def intents(draw, spec):
     return intent
 
 
-@settings(max_examples=int(os.environ.get("KFS_FUZZ_EXAMPLES", "100")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("KFS_FUZZ_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(st.data())
 def test_any_intent_sequence_edits_or_is_refused_and_nothing_else_escapes(data) -> None:
     spec = load_preset(data.draw(st.sampled_from([key for key in preset_names() if key != "vgg16_features"])))
