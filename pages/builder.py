@@ -28,6 +28,11 @@ from studio.model.build import BuildResult
 
 CANVAS_KEY = "builder.view.canvas"  # a fixed key (no revision): one canvas component across edits
 PRESENT = "builder.view.present"  # bool: present mode, the canvas alone on the whole width (for a projector)
+# Present mode: no app sidebar, little space above the canvas.
+PRESENT_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; padding-bottom: 0; }
+</style>"""
 
 
 def _render_canvas(spec: GraphSpec, result: BuildResult, present: bool = False) -> None:
@@ -94,6 +99,7 @@ def render_builder() -> None:
     present = bool(st.session_state.get(PRESENT))
     _toolbar(spec, present)
     if present:
+        st.html(PRESENT_CSS)
         _render_canvas(spec, result, present=True)
         return
     _status(spec, result)

@@ -9,6 +9,7 @@ import pytest
 from studio.graph import blocks, deletion, edits, wiring
 from studio.graph.edits import EditError, NodeInUseError, empty_spec
 from studio.graph.intents import apply_intent
+from studio.graph.layout import ROW_HEIGHT, layout_positions
 from studio.graph.presets import load_preset
 from studio.graph.spec import GraphSpec
 
@@ -179,11 +180,17 @@ def test_outputs_are_the_graph_ends_unless_pinned() -> None:
 
 def test_a_node_dropped_on_an_edge_or_the_canvas_is_placed_there() -> None:
     spec = load_preset("multi_io")
-    inserted = apply_intent(spec, {"kind": "insert", "edge": "priority/0", "layer_type": "Dropout", "position": [100, 600]})
+    inserted = apply_intent(spec, {"kind": "insert", "edge": "priority/0", "layer_type": "Dropout"})
     assert inserted.call("priority").inputs == ["dropout"] and inserted.call("dropout").inputs == ["concatenate"]
-    assert inserted.outputs == spec.outputs
-    assert inserted.layout["positions"]["dropout"] == [100, 600]
-    assert len(inserted.layout["positions"]) == len(inserted.calls)  # the others are kept where they were drawn
+    assert inserted.outputs == spec.outputs and inserted.layout == {}  # nothing placed by hand: all laid out again
+    dropped = apply_intent(spec, {"kind": "add_node", "layer_type": "Dense", "position": [100, 900]})
+    assert dropped.layout["positions"]["dense"] == [100, 900]
+    assert len(dropped.layout["positions"]) == len(dropped.calls)  # the others are kept where they were drawn
+    before = layout_positions(dropped)
+    inserted = apply_intent(dropped, {"kind": "insert", "edge": "priority/0", "layer_type": "Dropout"})
+    after = layout_positions(inserted)
+    assert after["dropout"] == before["priority"] and after["priority"][1] == before["priority"][1] + ROW_HEIGHT
+    assert after["lstm"] == before["lstm"]  # above the edge, nothing moves
     with pytest.raises(EditError, match="no edge 'priority/1'"):
         apply_intent(spec, {"kind": "insert", "edge": "priority/1", "layer_type": "Dropout"})
     with pytest.raises(EditError, match="Unknown layer type 'Lambda'"):

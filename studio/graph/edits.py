@@ -131,8 +131,8 @@ def follow_outputs(before: GraphSpec, after: GraphSpec, as_output: bool = True) 
 
 def outputs_change(before: GraphSpec, after: GraphSpec) -> str | None:
     """What an edit did to the model's outputs, in words ("Outputs now: dense_2 (was dense_1)"), or None when unchanged."""
-    if before.outputs == after.outputs:
-        return None
+    if before.outputs == after.outputs or not {call.id for call in before.calls} & {call.id for call in after.calls}:
+        return None  # unchanged, or another model altogether (a preset or a file opened)
     now = ", ".join(after.outputs) or "none"
     was = ", ".join(before.outputs) or "none"
     return f"Outputs now: {now} (was {was})."

@@ -7,8 +7,8 @@ the same spec from either view. Kinds and their fields:
 - ``add_node``: ``layer_type``; optional ``inputs`` (refs, in order), ``node_id``, ``config``,
   ``as_output`` (default true), ``spec`` (the nested graph of a ``Model``) or ``preset`` (a preset's name as
   that graph), ``position`` ([x, y] where it was dropped)
-- ``insert``: ``edge`` (``"target/position"``), ``layer_type``; optional ``config``, ``node_id``, ``position``:
-  a new node on that edge
+- ``insert``: ``edge`` (``"target/position"``), ``layer_type``; optional ``config``, ``node_id``: a new node on that
+  edge, drawn where its target was (the target and what is below it move down a row)
 - ``connect``: ``source``, ``target``; optional ``source_output`` (default 0), ``slot`` (default: append),
   ``replace`` (true: the edge takes the place of the one in that occupied slot)
 - ``disconnect``: ``edges``: edge ids ``"target/position"``
@@ -140,7 +140,7 @@ _APPLY: dict[str, Callable[[GraphSpec, Intent], GraphSpec]] = {
     "move": _move, "layout": _layout,
 }
 INTENT_KINDS = tuple(_APPLY)
-_PLACED = {"add_node": "position", "insert": "position"}  # intents whose new node goes where it was dropped
+_PLACED = {"add_node": "position"}  # intents whose new node goes where it was dropped
 
 
 def apply_intent(spec: GraphSpec, intent: Intent) -> GraphSpec:
@@ -153,4 +153,6 @@ def apply_intent(spec: GraphSpec, intent: Intent) -> GraphSpec:
     new = _APPLY[kind](spec, intent)
     if intent.get(_PLACED.get(kind, "")) is not None:
         return layout.place_new_nodes(spec, new, point=intent.get(_PLACED[kind]))
+    if kind == "insert":
+        return layout.make_room_for_insert(spec, new, str(intent["edge"]).rpartition("/")[0])
     return new

@@ -189,3 +189,19 @@ def _place_row(row: list[str], x: dict[str, float], wanted: dict[str, list[float
         packed_right[i] = min(desired[i], packed_right[i + 1] - gaps[i])
     for i, node in enumerate(row):
         x[node] = (packed_left[i] + packed_right[i]) / 2
+
+
+def make_room_for_insert(before: GraphSpec, after: GraphSpec, target: str) -> GraphSpec:
+    """`after` (a node inserted on an edge into `target`) with room made: the new node takes `target`'s place and
+    everything from `target`'s depth on moves one row down (right, left-right). Without stored positions, nothing is
+    stored: the whole graph is laid out again."""
+    stored = stored_positions(before)
+    new_ids = [call.id for call in after.calls if before.call(call.id) is None]
+    if not stored or not new_ids or target not in stored:
+        return after
+    direction = layout_direction(before)
+    frame = {call_id: _to_frame(point, direction) for call_id, point in layout_positions(before).items()}
+    lateral, depth = frame[target]
+    moved = {call_id: (x, y + ROW_HEIGHT if y >= depth - 1 else y) for call_id, (x, y) in frame.items()}
+    moved[new_ids[0]] = (lateral, depth)
+    return with_layout(after, {call_id: _from_frame(point, direction) for call_id, point in moved.items()})

@@ -39,7 +39,13 @@ class Actions:
         self.page, self.frame, self.count = page, frame, 0
 
     def _centre(self, locator) -> tuple[float, float]:
+        locator.wait_for(state="attached", timeout=WAIT)  # (a vertical edge has no width: never "visible")
         box = locator.bounding_box()
+        for _ in range(100):  # drawn a moment later while the canvas takes a new picture
+            if box is not None:
+                break
+            self.page.wait_for_timeout(100)
+            box = locator.bounding_box()
         return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
     def _drag(self, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -183,6 +189,7 @@ def test_section_3_model_is_modified_on_the_canvas(canvas) -> None:
     act.connect("source-handle-lstm-0", "node-body")  # bad input: an edge into an Input is refused, nothing lost
     expect(page.get_by_test_id("stAlert")).to_contain_text("is an Input: it starts the graph", timeout=WAIT)
     expect(page.get_by_test_id("stCode")).to_contain_text('"body": []')
+    page.wait_for_timeout(1000)  # the message above moved the canvas down: it takes its new height and fits again
     act.connect("source-handle-department-0", "target-handle-concatenate-3")  # a cycle: refused, named
     expect(page.get_by_test_id("stAlert")).to_contain_text("would make a cycle", timeout=WAIT)
     expect(page.get_by_test_id("stCode")).to_contain_text('"concatenate": ["lstm_1", "lstm", "tag"]')

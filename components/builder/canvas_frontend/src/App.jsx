@@ -26,7 +26,7 @@ function availableHeight(minimum, present) {
   // Fill the window below the frame's top edge (the frame is served from the app's origin, so it can look).
   try {
     const top = Math.max(window.frameElement.getBoundingClientRect().top, 0);
-    const height = window.parent.innerHeight - top - (present ? 8 : 24);
+    const height = window.parent.innerHeight - top - (present ? 28 : 24);
     return Math.round(Math.max(minimum, Math.min(height, 2400)));
   } catch (error) {
     return minimum;
@@ -111,9 +111,14 @@ function Canvas() {
     resize();
     let parent = null;
     try { parent = window.parent; parent.addEventListener("resize", resize); } catch (error) { parent = null; }
-    return () => { if (parent) parent.removeEventListener("resize", resize); };
-  }, [minimum, present, args]);
-  useEffect(() => { setFrameHeight(height); }, [height]);
+    const watch = setInterval(resize, 400); // a message shown above the canvas moves it down: stay inside the window
+    return () => { clearInterval(watch); if (parent) parent.removeEventListener("resize", resize); };
+  }, [minimum, present]);
+  useEffect(() => {
+    setFrameHeight(height);
+    const timer = setTimeout(() => flow.fitView({ padding: 0.12, maxZoom: 1.1, duration: 0 }), 120);
+    return () => clearTimeout(timer);
+  }, [height, flow]);
 
   const selectedNodes = nodes.filter((node) => node.selected).map((node) => node.id);
   const selectedEdges = edges.filter((edge) => edge.selected).map((edge) => edge.id);
@@ -197,7 +202,7 @@ function Canvas() {
     if (nodeElement && item.type !== "Input") {
       send({ kind: "add_node", layer_type: item.type, inputs: [nodeElement.getAttribute("data-id")], ...extra }, "Adding " + item.label + "…");
     } else if (edgeElement && !item.preset && item.type !== "Input") {
-      send({ kind: "insert", edge: edgeElement.getAttribute("data-id"), layer_type: item.type, position }, "Inserting " + item.label + "…");
+      send({ kind: "insert", edge: edgeElement.getAttribute("data-id"), layer_type: item.type }, "Inserting " + item.label + "…");
     } else {
       send({ kind: "add_node", layer_type: item.type, position, ...extra }, "Adding " + item.label + "…");
     }
