@@ -125,6 +125,20 @@ LONG = _nested(
     ["joined_together"],
 )
 
+# Bidirectional(LSTM(return_state=True)) gives 5 tensors (output, then forward and backward h and c) although the
+# graph uses only the first: the code must keep the list and index it.
+BI_STATES = _nested(
+    "bi_states",
+    [
+        {"id": "seq", "type": "Input", "config": {"shape": [5, 3]}},
+        {"id": "bi", "type": "Bidirectional", "config": {"layer": {"type": "LSTM", "config": {"units": 2, "return_state": True}}}},
+        {"id": "head", "type": "Dense", "config": {"units": 1}},
+    ],
+    [("seq", "seq", []), ("bi", "bi", ["seq"]), ("head", "head", ["bi"])],
+    ["seq"],
+    ["head"],
+)
+
 RUNNER = textwrap.dedent(
     """
     import json
@@ -168,6 +182,7 @@ def _specs() -> dict[str, GraphSpec]:
     specs = {key: load_preset(key) for key in preset_names()}
     specs["extras"] = spec_from_dict(EXTRAS)
     specs["long"] = spec_from_dict(LONG)
+    specs["bi_states"] = spec_from_dict(BI_STATES)
     return specs
 
 
@@ -209,7 +224,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"codes": codes, "paths": paths, "folder": folder, "expected": expected, "actual": actual}
 
 
-@pytest.mark.parametrize("key", [*preset_names(), "extras", "long"])
+@pytest.mark.parametrize("key", [*preset_names(), "extras", "long", "bi_states"])
 def test_generated_code_rebuilds_the_same_architecture(generated: dict, key: str) -> None:
     expected, actual = generated["expected"][key], generated["actual"][key]
     assert actual["params"] == expected["params"]
@@ -313,3 +328,8 @@ def test_long_statements_are_split_with_magic_trailing_commas(generated: dict) -
     assert merge in code
     assert "name='the \"long\" model'" in code  # quoted the way ruff format quotes it
     assert all(len(line) <= LINE_LENGTH for line in code.splitlines())
+
+
+def test_a_bidirectional_layer_returning_states_is_a_list(generated: dict) -> None:
+    code = generated["codes"]["bi_states"]
+    assert "bi_outputs = layers.Bidirectional(" in code and "(bi_outputs[0])" in code

@@ -283,3 +283,28 @@ def test_the_first_two_lines_never_hold_spec_text(hostile: dict) -> None:
     assert not any("coding" in line or "MARKER" in line for found in heads.values() for head in found for line in head)
     scripts = [outcome.splitlines() for (_, kind), outcome in hostile["outcomes"].items() if kind == "script" and isinstance(outcome, str)]
     assert scripts and all(lines[0] == "#!/usr/bin/env python" and lines[1].startswith('"""Train ') for lines in scripts)
+
+
+def test_keywords_must_be_names_the_layer_accepts() -> None:
+    """The second line of defence, below the config check: a keyword argument is a plain name the signature takes."""
+    from studio.io.codegen import syntax
+    from studio.io.codegen.parts import layer_constructor
+
+    with pytest.raises(SpecError, match="not a Python name"):
+        syntax.keyword_argument("activation=(1) or None, use_bias", syntax.literal(1))
+    with pytest.raises(SpecError, match="has no parameter 'bogus'"):
+        layer_constructor("Dense", {"units": 2, "bogus": 1}, "dense")
+    with pytest.raises(SpecError, match="plain name"):
+        syntax.name("ﬁ")  # Python would read it as `fi` (NFKC): refused, not merged with another name
+
+
+def test_render_refuses_text_that_is_not_its_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the layout ever wrote a value as code (here: quotes left unescaped), the parse-back check stops it."""
+    from studio.io.codegen import layout
+
+    spec = load_preset("mnist_mlp")
+    spec.name = 'x", name="y'
+    assert 'name=\'x", name="y\'' in generate_code(spec)
+    monkeypatch.setattr(layout, "quote", lambda text: f'"{text}"')
+    with pytest.raises(SpecError, match="does not"):
+        generate_code(spec)

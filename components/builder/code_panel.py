@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import actions, cache, state
 from components.text import md, plural
-from studio.io.diagram import DiagramOptions, spec_dot
+from studio.io.diagram import DiagramOptions
 from studio.io.pycode import MAX_SOURCE_BYTES, ParsedModel, ParseResult, parse_code
 from studio.io.pycode.result import settings_lines
 from studio.model.analysis import param_counts, summary_rows
@@ -107,12 +107,7 @@ def _render_model(model: ParsedModel) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(frame) + 1) + 2, 320),
                  column_config={"Param #": st.column_config.NumberColumn(format="localized")})
     with st.expander("Graph", expanded=len(spec.calls) <= 40):
-        options = DiagramOptions(show_shapes=True, expand_nested=False)
-        try:
-            dot_text = cache.diagram_dot(spec, options, analysis)
-        except Exception as error:  # noqa: BLE001 - a drawing failure must not take the panel down
-            log.warning("Diagram of parsed model '%s' failed: %s", spec.name, error)
-            dot_text = spec_dot(spec, options)
+        dot_text, _error = cache.diagram_dot_or_spec_drawing(spec, DiagramOptions(show_shapes=True, expand_nested=False), analysis)
         st.graphviz_chart(dot_text, height="content")
     lines = settings_lines(model.training)
     if lines:

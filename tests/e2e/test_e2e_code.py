@@ -37,11 +37,11 @@ def test_pasted_code_becomes_a_graph_that_opens_and_trains(page, app_url):
     wait_for_app(page)
     expect(page.locator(GRAPH).first).to_be_visible(timeout=60_000)
     assert "hidden" in page.locator(GRAPH).first.text_content()
-    expect(page.get_by_text("38,218").first).to_be_visible()  # 784*48+48 + 48*10+10
+    expect(page.get_by_text("38,170 parameters").first).to_be_visible()  # 784*48+48 + 48*10+10
     page.get_by_role("button", name="Open in builder").click()
     wait_for_app(page)
     expect(page.get_by_role("heading", name="pasted_mlp")).to_be_visible()
-    expect(page.get_by_text("Builds ✓")).to_be_visible()
+    expect(page.get_by_text("Builds ✓", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Train").first.click()
     wait_for_app(page)

@@ -104,7 +104,7 @@ def spec_comments(spec: GraphSpec, name_note: bool = True) -> list[Comment]:
 def generate_code(spec: GraphSpec, style: str = "studio") -> str:
     """Functional-API Python that builds the spec's architecture as ``model`` (SpecError if the spec is broken).
 
-    The "tutorial" style here is the model alone; :func:`studio.training.tutorial.tutorial_code` adds the data,
+    The "tutorial" style here is the model alone; :func:`studio.training.script.tutorial_code` adds the data,
     compile, fit and evaluate lines with the tutorial's settings.
     """
     code = model_code(spec, style)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import keras
 
+import studio.io.codegen.syntax as py
 from studio.catalog import types as catalog
 from studio.graph.checks import nested_spec
 from studio.graph.naming import snake_case
 from studio.graph.spec import GraphSpec, LayerSpec, split_ref
-from studio.io.codegen import syntax as py
 from studio.io.codegen.layout import Function
 
 STYLES = ("studio", "tutorial")
@@ -156,10 +156,18 @@ def one_or_list(expressions: list[ast.expr]) -> ast.expr:
     return expressions[0] if len(expressions) == 1 else ast.List(elts=list(expressions), ctx=ast.Load())
 
 
-def output_count(spec: GraphSpec, layer: LayerSpec, call_id: str) -> int:
+def highest_indexes(spec: GraphSpec) -> dict[str, int]:
+    """The highest output index the graph uses of each call (``conv:2`` -> 2)."""
+    highest: dict[str, int] = {}
+    for ref in [*(ref for call in spec.calls for ref in call.inputs), *spec.outputs]:
+        call_id, index = split_ref(ref)
+        highest[call_id] = max(highest.get(call_id, 0), index)
+    return highest
+
+
+def output_count(spec: GraphSpec, layer: LayerSpec, call_id: str, highest: dict[str, int] | None = None) -> int:
     """How many tensors a call gives (1 for a plain tensor; more means the variable holds a list)."""
-    highest = max((split_ref(ref)[1] for call in spec.calls for ref in call.inputs if split_ref(ref)[0] == call_id), default=0)
-    highest = max([highest, *(split_ref(ref)[1] for ref in spec.outputs if split_ref(ref)[0] == call_id)])
+    used = (highest if highest is not None else highest_indexes(spec)).get(call_id, 0)
     type_name = catalog.canonical_type(layer.type)
     if layer.type == "Model":
         nested = nested_spec(layer.config)
@@ -175,7 +183,7 @@ def output_count(spec: GraphSpec, layer: LayerSpec, call_id: str) -> int:
         count = 1 + _STATE_TENSORS.get(type_name, 1)
     else:
         count = 1
-    return max(count, highest + 1)
+    return max(count, used + 1)
 
 
 def variable_names(spec: GraphSpec) -> set[str]:

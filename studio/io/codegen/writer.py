@@ -9,12 +9,13 @@ id is not the name Keras gives the layer anyway, nested models written out befor
 from __future__ import annotations
 
 import ast
+from collections import Counter
 
+import studio.io.codegen.syntax as py
 from studio.catalog import types as catalog
 from studio.graph.checks import is_source, nested_spec, topological_order
 from studio.graph.naming import snake_case
 from studio.graph.spec import GraphSpec, LayerSpec, SpecError, split_ref
-from studio.io.codegen import syntax as py
 from studio.io.codegen.layout import Blank, Function, quote
 from studio.io.codegen.parts import (
     Context,
@@ -22,6 +23,7 @@ from studio.io.codegen.parts import (
     accepted_keywords,
     application_constructor,
     default_looking,
+    highest_indexes,
     identifier,
     is_application,
     layer_constructor,
@@ -54,6 +56,9 @@ class Writer:
         self.nested = nested
         self.layers = {layer.id: layer for layer in spec.layers}
         self.calls = {call.id: call for call in spec.calls}
+        self.call_counts = Counter(call.layer for call in spec.calls)
+        self.highest = highest_indexes(spec)
+        self.output_calls = list(dict.fromkeys(split_ref(ref)[0] for ref in spec.outputs))
         order, _ = topological_order(spec)
         if len(order) != len(spec.calls):
             raise SpecError("the graph has a cycle; expected every node to come after its inputs")
@@ -71,12 +76,14 @@ class Writer:
         """Candidates for a tensor's variable in the tutorial's manner: inputs, h1, h2 ..., outputs."""
         layer = self.layers[self.calls[call_id].layer]
         base = identifier(call_id)
-        output_calls = list(dict.fromkeys(split_ref(ref)[0] for ref in self.spec.outputs))
+        output_calls = self.output_calls
         prefix = f"{identifier(self.spec.name)}_" if self.nested else ""
         if layer.type == "Input":
             if len(self.spec.inputs) == 1:
                 return [f"{prefix}input" if self.nested else "inputs"]
             return [base if "input" in base.lower() else f"{base}_input"]
+        if self.call_counts[layer.id] > 1:  # the parser names a shared layer's calls after their variables
+            return [f"{base}_outputs" if count > 1 else base]
         if output_calls == [call_id]:
             return [f"{prefix}output{'s' if count > 1 else ''}" if self.nested else "outputs"]
         named_object = call_id == layer.id and self._needs_object(layer)  # the layer's variable takes the id
@@ -88,9 +95,12 @@ class Writer:
     def _name_calls(self) -> None:
         """Give every call its variable first, so that tensors get the plain names and layer objects the others."""
         hidden = [0]
-        for call_id in self.order:
+        shared = [call_id for call_id in self.order if self.call_counts[self.calls[call_id].layer] > 1]
+        rest = [call_id for call_id in self.order if self.call_counts[self.calls[call_id].layer] == 1]
+        # Tutorial style: a shared layer's calls claim their ids first, so that h1, h2 ... never take one of them.
+        for call_id in shared + rest if self.tutorial else self.order:
             layer = self.layers[self.calls[call_id].layer]
-            count = output_count(self.spec, layer, call_id)
+            count = output_count(self.spec, layer, call_id, self.highest)
             self.output_counts[call_id] = count
             if self.tutorial:
                 self.call_variables[call_id] = self.names.claim(*self._tutorial_variable(call_id, count, hidden))
@@ -128,7 +138,7 @@ class Writer:
 
     def _needs_object(self, layer: LayerSpec) -> bool:
         """Whether a layer gets its own variable (used more than once, frozen, a model or an application)."""
-        return layer.type == "Model" or is_application(layer) or len(self.spec.calls_of(layer.id)) > 1 or not layer.trainable
+        return layer.type == "Model" or is_application(layer) or self.call_counts[layer.id] > 1 or not layer.trainable
 
     def _emit_input(self, layer: LayerSpec, call_id: str) -> None:
         """``img = keras.Input(shape=(784,), name="img")`` (what ``catalog.create_input`` makes)."""

@@ -197,11 +197,12 @@ def _sample_inputs(spec: GraphSpec) -> list[ast.expr]:
 
 def _main_lines(spec: GraphSpec, settings: CompileSettings, dataset_key: str | None) -> tuple[list, bool]:
     """The lines under the main guard, and whether they need numpy."""
-    items: list = [py.statement(_method("model", "summary"))]
+    items: list = []
     if needs_keras_name(spec.name):
         safe = keras_model_name(spec.name)
         items += [Comment(f'Keras 3 on TensorFlow trains, predicts and evaluates only models named like "{safe}" (no spaces).'),
                   py.assign(py.attribute(py.name("model"), "name", store=True), py.literal(safe))]
+    items.append(py.statement(_method("model", "summary")))
     if not_trainable_message(spec) is not None:
         items += [Comment("A feature extractor is used as it is, not trained: run a random sample through it."),
                   py.assign("rng", py.call("np.random.default_rng", [py.literal(settings.seed)])),
