@@ -84,7 +84,7 @@ def test_every_catalogue_type_survives_code_and_back(type_name: str) -> None:
 
 @pytest.mark.parametrize("type_name", sorted(APPLICATION_TYPES))
 def test_every_application_on_its_own_input_survives_code_and_back(type_name: str) -> None:
-    """Feature extraction: the application starts the graph. Its id is the name Keras gives it (see the xfail below)."""
+    """Feature extraction: the application starts the graph. Its id is the name Keras gives it."""
     config = default_config(type_name)
     layer_id = "mobilenetv2_1.00_224" if type_name == "MobileNetV2" else type_name.lower()
     spec = GraphSpec("extractor", [LayerSpec(layer_id, type_name, config)], [CallSpec(layer_id, layer_id, [])], [layer_id], [layer_id])
