@@ -29,6 +29,7 @@ REDO = "studio.redo"  # same, for undone edits
 ERRORS = "studio.errors"  # dict[str, str]: widget or form key -> message to show next to it
 NOTICES = "studio.notices"  # list[tuple[str, str]]: (kind, text) shown once at the top of the next page run
 FAILURES = "studio.failures"  # list[dict]: unexpected errors a page caught and survived (tests assert it stays empty)
+CODE_SETTINGS = "studio.code_settings"  # dict: {"key": spec_key of a model opened from code, "training": its compile/fit settings}
 QUERY_PRESET_DONE = "studio.query_preset_done"  # str: the ?preset= value already opened in this session
 
 # Builder page.

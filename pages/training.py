@@ -22,6 +22,7 @@ from components.training.progress import render_status
 from components.training.settings import DataChoice, render_compile_settings, render_data_choice
 from studio.graph.spec import GraphSpec
 from studio.model.build import spec_key
+from studio.training.code_settings import settings_from_code
 from studio.training.data import fit_to_model
 from studio.training.datasets import DataError, default_dataset_key, load_dataset, not_trainable_message
 from studio.training.job import TrainingRequest
@@ -142,7 +143,13 @@ def main() -> None:
         st.info(reason, icon=":material/info:")
     default_key = default_dataset_key(spec, [tuple(t.shape) for t in model.outputs])
     choice = render_data_choice(spec, None if reason else default_key, token)
-    settings = render_compile_settings(default_settings(spec, choice.key), f"{token}.{choice.key or 'upload'}", disabled=active)
+    defaults = default_settings(spec, choice.key)
+    from_code = st.session_state.get(state.CODE_SETTINGS) or {}
+    if from_code.get("key") == spec_key(spec) and from_code.get("training"):
+        defaults, unusable = settings_from_code(spec, from_code["training"], choice.key)
+        note = f" ({md('; '.join(unusable))})" if unusable else ""
+        st.caption(f"Compile and fit settings start from the code this model was opened from{note}.")
+    settings = render_compile_settings(defaults, f"{token}.{choice.key or 'upload'}", disabled=active)
     problem = _check_fit(model, spec, choice, settings)
     if problem and choice.ready:
         st.error(f"This data does not fit the model: {md(problem)}", icon=":material/error:")

@@ -101,3 +101,27 @@ def test_an_empty_box_shows_nothing_but_the_box() -> None:
     at = panel()
     assert not at.exception
     assert not [button for button in at.button if button.key == OPEN_KEY]
+
+
+def test_a_model_opened_from_code_trains_with_the_codes_compile_and_fit_settings() -> None:
+    from studio.model.build import spec_key
+
+    snippet = (
+        "import keras\nfrom keras import layers\n"
+        "x = keras.Input(shape=(784,), name='x')\ny = layers.Dense(10, activation='softmax', name='y')(x)\n"
+        "model = keras.Model(x, y, name='coded')\n"
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "model.fit(x_train, y_train, batch_size=32, epochs=3)\n"
+    )
+    at = open_builder(right="From code")
+    at.text_area(key=CODE_KEY).input(snippet).run()
+    at.button(key=OPEN_KEY).click().run()
+    assert not at.exception
+    spec = at.session_state[state.SPEC]
+    assert at.session_state[state.CODE_SETTINGS]["key"] == spec_key(spec)
+    at.switch_page("pages/training.py").run()
+    assert not at.exception
+    assert any("start from the code" in caption.value for caption in at.caption)
+    values = {widget.label: widget.value for widget in at.number_input}
+    assert values["Epochs"] == 3 and values["Batch size"] == 32
+    assert [box.value for box in at.selectbox if box.label == "Optimizer"] == ["Adam"]

@@ -15,6 +15,7 @@ from studio.io.diagram import DiagramOptions
 from studio.io.pycode import MAX_SOURCE_BYTES, ParsedModel, ParseResult, parse_code
 from studio.io.pycode.result import settings_lines
 from studio.model.analysis import param_counts, summary_rows
+from studio.model.build import spec_key
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def _open(model: ParsedModel, filename: str) -> None:
     """Callback: make the chosen model the builder's spec (one undoable edit)."""
     spec = model.spec.copy()
     label = f"Opened '{model.name}' from code"
-    actions.apply_edit(lambda _spec: spec, CODE_ERROR, label, source=f"code ({filename}, model {model.name})")
+    if actions.apply_edit(lambda _spec: spec, CODE_ERROR, label, source=f"code ({filename}, model {model.name})"):
+        st.session_state[state.CODE_SETTINGS] = {"key": spec_key(spec), "training": model.training}  # the Train page starts from them
 
 
 def _render_errors(result: ParseResult, text: str) -> None:
