@@ -301,3 +301,14 @@ def test_unexpected_exception_is_an_internal_error(monkeypatch, capsys):
     monkeypatch.setenv(cli.DEBUG_VARIABLE, "1")
     assert cli.main(["boom"]) == cli.EXIT_INTERNAL_ERROR
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_names_with_control_characters_reach_the_terminal_inert(tmp_path, capsys):
+    spec = load_preset("mnist_mlp")
+    spec.name = "evil\x1b[31m\x07name\u202e"
+    path = tmp_path / "evil.json"
+    path.write_text(spec.to_json())
+    assert cli.main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b[31m" in out and "27,882" in out

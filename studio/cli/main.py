@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.backend import import_tensorflow_quietly
+from studio.cli.terminal import TerminalStream
 from studio.gate import LimitExceeded
 from studio.graph.spec import Problem, SpecError
 from studio.limits import LIMIT_LABELS
@@ -286,6 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as request:  # argparse: --help (0) or a usage error (2), already printed
         return request.code if isinstance(request.code, int) else EXIT_BAD_INPUT
     command: Command = args.command_object
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalStream(sys.stdout), TerminalStream(sys.stderr)  # names from files reach the terminal inert
+    try:
+        return _run(command, args)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run(command: Command, args: argparse.Namespace) -> int:
+    """Run the command, turning every failure into a message and an exit code."""
     try:
         if command.needs_tensorflow:
             import_tensorflow_quietly()  # TensorFlow's start-up lines must not reach stderr

@@ -21,3 +21,26 @@ def _visible(char: str) -> str:
 def printable(text: object) -> str:
     """The text with every control or format character (C0, DEL, C1, bidi overrides, zero-width) written as its escape."""
     return "".join(_visible(char) if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in str(text))
+
+
+def _terminal_text(text: str) -> str:
+    """What a command may write: line breaks and tabs kept, a leading carriage return kept (progress lines), the rest visible."""
+    head = "\r" if text.startswith("\r") else ""
+    body = text[len(head):]
+    return head + "".join(
+        char if char in "\n\t" else _visible(char) if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in body
+    )
+
+
+class TerminalStream:
+    """A text stream that writes control characters as escapes; everything else is the wrapped stream's."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write `text` with its control characters made visible."""
+        return self._stream.write(_terminal_text(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
