@@ -159,9 +159,11 @@ RUNNER = textwrap.dedent(
 
     results = {}
     for path in sys.argv[2:]:
-        keras.backend.clear_session()
-        model = runpy.run_path(path)["model"]
-        results[path] = {"params": model.count_params(), "configs": configs(model)}
+        keras.backend.clear_session()  # a fresh process for each file, as far as Keras's layer names go
+        namespace = runpy.run_path(path)  # not as __main__: the training lines must not run
+        model = namespace["model"]
+        trained = sorted(name for name in ("history", "scores", "x_train") if name in namespace)
+        results[path] = {"params": model.count_params(), "configs": configs(model), "name": model.name, "trained": trained}
     with open(sys.argv[1], "w", encoding="utf-8") as handle:
         json.dump(results, handle, default=repr)
     """

@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import keras
@@ -29,37 +28,9 @@ from studio.model.build import build_model
 from studio.model.names import keras_model_name
 from studio.training.script import tutorial_code
 from studio.training.settings import default_settings
+from tests.test_codegen import RUNNER
 
 TRAINING_NAMES = ("history", "scores", "x_train")
-RUNNER = textwrap.dedent(
-    """
-    import json
-    import runpy
-    import sys
-
-    import keras
-
-
-    def configs(model, prefix=""):
-        found = {}
-        for layer in model.layers:
-            found[prefix + layer.name] = layer.get_config()
-            if isinstance(layer, keras.Model):
-                found.update(configs(layer, prefix + layer.name + "/"))
-        return found
-
-
-    results = {}
-    for path in sys.argv[2:]:
-        keras.backend.clear_session()  # a fresh process for each file, as far as Keras's layer names go
-        namespace = runpy.run_path(path)  # not as __main__: the training lines must not run
-        model = namespace["model"]
-        trained = sorted(name for name in ("history", "scores", "x_train") if name in namespace)
-        results[path] = {"params": model.count_params(), "configs": configs(model), "name": model.name, "trained": trained}
-    with open(sys.argv[1], "w", encoding="utf-8") as handle:
-        json.dump(results, handle, default=repr)
-    """
-)
 
 
 IMAGE_TYPES = ("Conv2D", "Conv2DTranspose", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
