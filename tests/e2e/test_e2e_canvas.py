@@ -19,6 +19,7 @@ from tests.e2e.conftest import wait_for_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+PlaywrightTimeout = playwright_api.TimeoutError
 
 APP = Path(__file__).resolve().parent / "canvas_app.py"
 CANVAS = 'iframe[title="components.builder.canvas.keras_canvas"]'
@@ -244,8 +245,16 @@ def test_click_to_select_both_ways_and_a_10_node_graph_fits_1280x720(browser, ap
         expect(picker).to_have_value("lstm · LSTM", timeout=WAIT)
         expect(_canvas_node(page, "lstm")).to_have_class(re.compile("selected"))
 
-        picker.click()  # Node editor -> canvas
-        page.get_by_role("option", name=re.compile(r"^priority · Dense")).click()
+        wait_for_app(page)  # the canvas click reruns the page; the picker is drawn anew
+        option = page.get_by_role("option", name=re.compile(r"^priority · Dense"))
+        for _ in range(3):  # a rerun that lands while the list opens closes it again: open it once more
+            picker.click()  # Node editor -> canvas
+            try:
+                option.wait_for(timeout=5_000)
+                break
+            except PlaywrightTimeout:
+                wait_for_app(page)
+        option.click()
         expect(_canvas_node(page, "priority")).to_have_class(re.compile("selected"), timeout=WAIT)
         expect(_canvas_node(page, "lstm")).not_to_have_class(re.compile("selected"))
 
