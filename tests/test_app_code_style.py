@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.builder.views import CODE_STYLE_KEY
 from components.export.downloads import CODE_STYLE_KEY as EXPORT_STYLE_KEY
 from studio.graph.presets import load_preset, preset_names
+from tests.test_app_export import downloads  # noqa: F401, F811 - the fixture, shared
 
 ROOT = Path(__file__).resolve().parents[1]
 APP, EXPORT = str(ROOT / "app.py"), str(ROOT / "pages" / "export.py")
@@ -48,22 +47,7 @@ def test_the_code_tab_switches_between_the_styles() -> None:
     assert "from tensorflow import keras" in code and "h1 = layers.Dense(32" in code and 'if __name__ == "__main__":' in code
 
 
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """The bytes behind every download button drawn, by file name."""
-    captured: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def capture(self, path_or_data, mimetype, kind, filename=None):  # noqa: ANN001 - Streamlit's own signature
-        if filename is not None and isinstance(path_or_data, (bytes, str)):
-            captured[filename] = path_or_data.encode("utf-8") if isinstance(path_or_data, str) else path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
-    return captured
-
-
-def test_the_export_page_offers_the_code_in_either_style(downloads: dict) -> None:
+def test_the_export_page_offers_the_code_in_either_style(downloads: dict) -> None:  # noqa: F811 - the shared fixture
     at = AppTest.from_file(EXPORT, default_timeout=TIMEOUT)
     at.session_state[state.SPEC] = load_preset("multi_io")
     at.run()
