@@ -10,23 +10,29 @@ import logging
 
 import streamlit as st
 
+from components.i18n import init_language, language_switch
+from studio.i18n import _, ngettext
+
 st.set_page_config(page_title="Keras Functional Studio", page_icon=":material/hub:", layout="wide")
+init_language()  # before any message is translated
 
 PAGES = [
-    st.Page("pages/gallery.py", title="Gallery", icon=":material/photo_library:", default=True),
-    st.Page("pages/builder.py", title="Builder", icon=":material/account_tree:"),
-    st.Page("pages/training.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/export.py", title="Export", icon=":material/download:"),
-    st.Page("pages/models.py", title="Models", icon=":material/upload_file:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("pages/gallery.py", title=_("Gallery"), icon=":material/photo_library:", default=True),
+    st.Page("pages/builder.py", title=_("Builder"), icon=":material/account_tree:"),
+    st.Page("pages/training.py", title=_("Train"), icon=":material/model_training:"),
+    st.Page("pages/export.py", title=_("Export"), icon=":material/download:"),
+    st.Page("pages/models.py", title=_("Models"), icon=":material/upload_file:"),
+    st.Page("pages/runs.py", title=_("Runs"), icon=":material/history:"),
 ]
 page = st.navigation(PAGES)  # before the heavy imports, so the menu shows while TensorFlow loads
+with st.sidebar:
+    language_switch()
 
-with st.spinner("Starting Keras and TensorFlow (first visit only) ..."):
+with st.spinner(_("Starting Keras and TensorFlow (first visit only) ...")):
     from components import cache, state
     from components.project import open_query_preset
     from components.styles import inject_styles
-    from components.text import md, plural
+    from components.text import md
     from studio.model.analysis import param_counts
 
 log = logging.getLogger(__name__)
@@ -57,9 +63,9 @@ def render_sidebar() -> None:
     """The current model at a glance, on every page."""
     spec = state.current_spec()
     with st.sidebar:
-        st.caption("Current model")
+        st.caption(_("Current model"))
         if not spec.calls:
-            st.markdown(f"**{md(spec.name)}** · empty")
+            st.markdown(_("**{name}** · empty").format(name=md(spec.name)))
             return
         try:
             result = cache.analysis(spec)
@@ -67,8 +73,11 @@ def render_sidebar() -> None:
             log.warning("Sidebar analysis failed: %s", error)
             st.markdown(f"**{md(spec.name)}**")
             return
-        status = "builds" if result.ok else f"{len(result.problems)} problem(s)"
-        st.markdown(f"**{md(spec.name)}**  \n{plural(len(spec.calls), 'node')} · {param_counts(result).total:,} params · {status}")
+        count = len(result.problems)
+        status = _("builds") if result.ok else ngettext("{count} problem", "{count} problems", count).format(count=count)
+        nodes = ngettext("{count} node", "{count} nodes", len(spec.calls)).format(count=f"{len(spec.calls):,}")
+        params = _("{count} params").format(count=f"{param_counts(result).total:,}")
+        st.markdown(f"**{md(spec.name)}**  \n{nodes} · {params} · {status}")
 
 
 _freeze_startup_objects()
