@@ -96,4 +96,8 @@ def english_left(at, same_in_both: tuple[str, ...] = ()) -> list[str]:
 
 def chinese_left(at) -> list[str]:
     """What an English page shows in Chinese ('where: text'), the language switch's own '中文' aside."""
-    return [f"{where}: {text.strip()[:160]!r}" for where, text in visible_texts(at) if CJK.search(text.replace("中文", "").replace("语言", ""))]
+    found = []
+    for where, text in visible_texts(at):
+        if CJK.search(text.replace("中文", "").replace("语言", "")):
+            found.append(f"{where}: {text.strip()[:160]!r}")
+    return found
