@@ -111,6 +111,11 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's own name for "mark now, t
     return message
 
 
+def keras_says(text: object) -> str:
+    """Keras's own message (an error, a docstring) kept as Keras wrote it, introduced in the current language."""
+    return _("Keras says: {message}").format(message=text)
+
+
 def translate_in(language: str, message: str) -> str:
     """The message in a given language, whatever the current one is."""
     return translations(normalize_language(language) or DEFAULT_LANGUAGE).gettext(message)

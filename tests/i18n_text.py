@@ -21,6 +21,7 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 WORD = r"[A-Za-z][a-z]+"
 TWO_WORDS = re.compile(rf"(?<![\w/.]){WORD}[ \t]+{WORD}(?![\w/])")
 FOUR_WORDS = re.compile(rf"(?<![\w/.]){WORD}(?:[ \t,]+{WORD}){{3,}}(?![\w/])")
+KERAS_QUOTE = re.compile(r"Keras 原文：.*", re.S)  # studio.i18n.keras_says in Chinese: Keras's own words follow
 _CODE = re.compile(r"<code>.*?</code>|<pre>.*?</pre>", re.S)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -84,7 +85,7 @@ def english_left(at, same_in_both: tuple[str, ...] = ()) -> list[str]:
     """What a Chinese page still shows in English ('where: text'); pass names of the user's own things as same_in_both."""
     found = []
     for where, text in visible_texts(at):
-        plain = _without_names(text, same_in_both)
+        plain = _without_names(KERAS_QUOTE.sub(" ", text), same_in_both)
         if CJK.search(plain):
             match = FOUR_WORDS.search(plain)
         else:

@@ -13,6 +13,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 300
 # page file, the preset opened first (None: the empty model)
 PAGES = [
+    ("pages/learn.py", None),
     ("pages/gallery.py", None),
     ("pages/builder.py", None),
     ("pages/builder.py", "multi_io"),
