@@ -60,9 +60,10 @@ def extracted_messages() -> dict[str | tuple[str, str], list[str]]:
                 continue
             found.setdefault(message, []).append(f"{relative}:{lineno}")
     for preset in sorted((ROOT / "presets").glob("*.json")):
-        description = json.loads(preset.read_text(encoding="utf-8")).get("description")
-        if description:
-            found.setdefault(description, []).append(f"presets/{preset.name}")
+        spec = json.loads(preset.read_text(encoding="utf-8"))
+        for field in ("description", "section"):
+            if spec.get(field):
+                found.setdefault(spec[field], []).append(f"presets/{preset.name}")
     return found
 
 

@@ -21,9 +21,10 @@ ALLOWED: dict[str, set[str]] = {
     "studio.training": {"studio.catalog", "studio.graph", "studio.model", "studio.io", "studio.runs"},
     "studio.cli": {"studio.catalog", "studio.graph", "studio.model", "studio.io", "studio.training", "studio.runs"},
 }
-# The package, its TensorFlow loader, its limits and the input gate that applies them: anyone may import them.
-SHARED = {"studio", "studio.backend", "studio.limits", "studio.gate"}
-KERAS_FREE = ("studio.catalog.table", "studio.graph", "studio.runs", "studio.gate", "studio.limits")
+# The package, its TensorFlow loader, its limits, the input gate that applies them, the message catalogue and
+# where the app's files are: anyone may import them.
+SHARED = {"studio", "studio.backend", "studio.limits", "studio.gate", "studio.i18n", "studio.paths"}
+KERAS_FREE = ("studio.catalog.table", "studio.graph", "studio.runs", "studio.gate", "studio.limits", "studio.i18n", "studio.paths")
 
 
 def _module_name(path: Path) -> str:
