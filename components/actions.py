@@ -15,10 +15,11 @@ from components import state
 from components.cache import analysis
 from components.text import md
 from studio.gate import LimitExceeded, check_count
-from studio.graph.checks import check_spec_limits
+from studio.graph.checks import check_spec_limits, spec_extent
 from studio.graph.edits import EditError, outputs_change
 from studio.graph.spec import GraphSpec, SpecError
-from studio.limits import Limits, limits
+from studio.i18n import _, ngettext
+from studio.limits import Limits, describe, limits
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,32 @@ class LimitError(EditError):
     """An edit that would take the graph past one of the app's limits."""
 
 
+def _limit_text(field: str, active: Limits) -> str:
+    return describe(field, getattr(active, field))
+
+
 def check_limits(spec: GraphSpec, active: Limits) -> None:
-    """Raise LimitError when the graph nests models too deeply or has more nodes than allowed (parameters: `check_params`)."""
+    """Raise LimitError when the graph nests models too deeply or has more nodes than allowed (parameters: `check_params`).
+
+    The same check as every file, paste and CLI argument; the message is said here, in the session's language.
+    """
     try:
-        check_spec_limits(spec, "The graph", active)  # the same check as every file, paste and CLI argument
+        check_spec_limits(spec, "The graph", active)
     except LimitExceeded as error:
-        raise LimitError(str(error)) from error
+        nodes, depth = spec_extent(spec)
+        if error.limit == "max_model_depth":
+            message = ngettext(
+                "The graph nests models {count} level deep; the limit is {limit}.",
+                "The graph nests models {count} levels deep; the limit is {limit}.",
+                depth,
+            ).format(count=f"{depth:,}", limit=_limit_text(error.limit, active))
+        elif error.limit == "max_nodes":
+            message = ngettext(
+                "The graph has {count} node; the limit is {limit}.", "The graph has {count} nodes; the limit is {limit}.", nodes
+            ).format(count=f"{nodes:,}", limit=_limit_text(error.limit, active))
+        else:
+            message = str(error)
+        raise LimitError(message) from error
 
 
 def check_params(params: int, active: Limits) -> None:
@@ -40,7 +61,12 @@ def check_params(params: int, active: Limits) -> None:
     try:
         check_count("The model", params, "would have {:,} parameters", "max_params", active)
     except LimitExceeded as error:
-        raise LimitError(str(error)) from error
+        message = ngettext(
+            "The model would have {count} parameter; the limit is {limit}.",
+            "The model would have {count} parameters; the limit is {limit}.",
+            params,
+        ).format(count=f"{params:,}", limit=_limit_text("max_params", active))
+        raise LimitError(message) from error
 
 
 def error_text(error: BaseException) -> str:
@@ -83,14 +109,17 @@ def apply_edit(
         return False
     except Exception as error:  # noqa: BLE001 - last line of defence: the session must go on
         state.record_failure(f"edit '{label}'", error)
-        state.set_error(error_key, f"This edit failed unexpectedly ({type(error).__name__}: {error}); nothing was changed.")
+        state.set_error(
+            error_key,
+            _("This edit failed unexpectedly ({error}); nothing was changed.").format(error=f"{type(error).__name__}: {error}"),
+        )
         return False
     state.replace_spec(new_spec, label, source=source)
     chosen = select(new_spec) if callable(select) else select
     if chosen is not None:
         state.select(chosen)
     change = outputs_change(before, new_spec)  # no silent outputs: a change of the model's outputs is always said
-    state.notify(f"{label}. {change}" if change else label)
+    state.notify(_("{edit}. {change}").format(edit=label, change=change) if change else label)
     return True
 
 
@@ -104,10 +133,10 @@ def show_error(key: str) -> None:
 def undo() -> None:
     """Callback: undo the last edit."""
     label = state.undo()
-    state.notify(f"Undid: {label}" if label else "Nothing to undo.", "info")
+    state.notify(_("Undid: {edit}").format(edit=label) if label else _("Nothing to undo."), "info")
 
 
 def redo() -> None:
     """Callback: redo the last undone edit."""
     label = state.redo()
-    state.notify(f"Redid: {label}" if label else "Nothing to redo.", "info")
+    state.notify(_("Redid: {edit}").format(edit=label) if label else _("Nothing to redo."), "info")

@@ -1,6 +1,9 @@
 """Process-wide caches keyed by spec content, so a rerun rebuilds nothing that did not change.
 
-Cached results are shared between sessions: read them, never change them.
+Cached results are shared between sessions: read them, never change them. A result that holds text the
+core writes (problems, messages, the labels of a spec drawing) is keyed on the language too
+(`studio.i18n.current_language()`), so a Chinese session never gets an English session's text, nor the
+reverse; results without such text (generated code, the runnable model) stay shared by every language.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import astuple
 import streamlit as st
 
 from studio.graph.spec import GraphSpec
+from studio.i18n import current_language, use_language
 from studio.io import codegen, diagram
 from studio.model.analysis import analyze_for_display
 from studio.model.build import BuildResult, spec_key
@@ -20,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _analysis(key: str, _spec: GraphSpec) -> BuildResult:
-    return analyze_for_display(_spec)
+def _analysis(key: str, language: str, _spec: GraphSpec) -> BuildResult:
+    with use_language(language):  # the problems are written in the language of the key
+        return analyze_for_display(_spec)
 
 
 def analysis(spec: GraphSpec) -> BuildResult:
@@ -30,7 +35,7 @@ def analysis(spec: GraphSpec) -> BuildResult:
     Its `model` is for structure only (summary, diagram, shapes, `count_params`): its weights are not
     initialised. To call, fit or save a model use `runnable_model(spec)` or `studio.model.build.build_model`.
     """
-    return _analysis(spec_key(spec), spec)
+    return _analysis(spec_key(spec), current_language(), spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -49,13 +54,14 @@ def runnable_model(spec: GraphSpec):
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _diagram_dot(key: str, options: tuple, _spec: GraphSpec, _result: BuildResult) -> str:
-    return diagram.diagram_dot(_spec, diagram.DiagramOptions(*options), _result)
+def _diagram_dot(key: str, language: str, options: tuple, _spec: GraphSpec, _result: BuildResult) -> str:
+    with use_language(language):  # a spec drawing labels its boxes and problems in words
+        return diagram.diagram_dot(_spec, diagram.DiagramOptions(*options), _result)
 
 
 def diagram_dot(spec: GraphSpec, options: diagram.DiagramOptions, result: BuildResult) -> str:
-    """DOT text of the spec's diagram with these options (a `DiagramOptions`)."""
-    return _diagram_dot(spec_key(spec), astuple(options), spec, result)
+    """DOT text of the spec's diagram with these options (a `DiagramOptions`), in the current language."""
+    return _diagram_dot(spec_key(spec), current_language(), astuple(options), spec, result)
 
 
 def diagram_dot_or_spec_drawing(spec: GraphSpec, options: diagram.DiagramOptions, result: BuildResult) -> tuple[str, str | None]:
@@ -82,15 +88,16 @@ def generated_code(spec: GraphSpec, style: str = "studio") -> str:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _parse_back(key: str, code: str, _spec: GraphSpec) -> str | None:
+def _parse_back(key: str, language: str, code: str, _spec: GraphSpec) -> str | None:
     from studio.io.codegen.roundtrip import parse_back_problem
 
-    return parse_back_problem(_spec, code)
+    with use_language(language):
+        return parse_back_problem(_spec, code)
 
 
 def parse_back_problem(spec: GraphSpec, code: str) -> str | None:
-    """None when generated code parses back (never run) to the spec's graph; else what differs."""
-    return _parse_back(spec_key(spec), code, spec)
+    """None when generated code parses back (never run) to the spec's graph; else what differs (in the current language)."""
+    return _parse_back(spec_key(spec), current_language(), code, spec)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-CODE_STYLES = {"studio": "Studio", "tutorial": "Tutorial"}
-CODE_STYLE_HELP = (
+from studio.i18n import N_, _
+
+CODE_STYLES = {"studio": N_("Studio"), "tutorial": N_("Tutorial")}
+CODE_STYLE_HELP = N_(
     "Studio: `import keras`, every layer named, variables named after the nodes; the model only. "
     "Tutorial: `from tensorflow import keras`, short variable names (inputs, h1, h2, outputs), layer names only where "
     "they differ from the ones Keras gives, and the data, compile, fit and evaluate lines with the tutorial's settings "
@@ -16,6 +18,11 @@ CODE_STYLE_HELP = (
 def code_style_control(key: str) -> str:
     """Draw the picker and return the chosen style ("studio" when nothing is picked)."""
     style = st.segmented_control(
-        "Code style", list(CODE_STYLES), format_func=CODE_STYLES.get, default="studio", key=key, help=CODE_STYLE_HELP,
+        _("Code style"),
+        list(CODE_STYLES),
+        format_func=lambda style: _(CODE_STYLES[style]),
+        default="studio",
+        key=key,
+        help=_(CODE_STYLE_HELP),
     )
     return style or "studio"

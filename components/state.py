@@ -16,6 +16,7 @@ import streamlit as st
 
 from studio.graph.edits import empty_spec
 from studio.graph.spec import GraphSpec, spec_from_json
+from studio.i18n import _
 from studio.limits import limits
 
 # Shared by every page.
@@ -24,16 +25,17 @@ log = logging.getLogger(__name__)
 SPEC = "studio.spec"  # GraphSpec: the model being edited
 SPEC_SOURCE = "studio.spec_source"  # str: where it came from ("preset autoencoder", "file model.json", ...)
 REVISION = "studio.revision"  # int: bumped on every change of SPEC
-UNDO = "studio.undo"  # list[tuple[str, str]]: (what the edit did, spec JSON before it), newest last
+UNDO = "studio.undo"  # list[tuple[str, str]]: (what the edit did, in the language of the edit; spec JSON before it), newest last
 REDO = "studio.redo"  # same, for undone edits
 ERRORS = "studio.errors"  # dict[str, str]: widget or form key -> message to show next to it
-NOTICES = "studio.notices"  # list[tuple[str, str]]: (kind, text) shown once at the top of the next page run
+NOTICES = "studio.notices"  # list[tuple[str, str]]: (kind, text, already translated) shown once at the top of the next page run
 FAILURES = "studio.failures"  # list[dict]: unexpected errors a page caught and survived (tests assert it stays empty)
 CODE_SETTINGS = "studio.code_settings"  # dict: {"key": spec_key of a model opened from code, "training": its compile/fit settings}
 QUERY_PRESET_DONE = "studio.query_preset_done"  # str: the ?preset= value already opened in this session
 
 # Builder page.
 SELECTED = "builder.selected"  # str | None: id of the node shown in the node editor
+# The tab keys hold the open tab's label in the session's language: open a tab with its translated label (_("Code")).
 LEFT_TAB = "builder.view.left_tab"  # open view: "Canvas", "Diagram", "Nodes", "Summary" or "Code"
 RIGHT_TAB = "builder.view.right_tab"  # open panel: "Node", "Add", "Model" or "From code"
 ADD_TAB = "builder.view.add_tab"  # open way of adding: "Layer", "Shared layer", "Nested model", "Application"
@@ -169,7 +171,7 @@ def select(node_id: str | None) -> None:
 def open_node(node_id: str) -> None:
     """Callback: select a node and open the node editor on it."""
     st.session_state[SELECTED] = node_id
-    st.session_state[RIGHT_TAB] = "Node"
+    st.session_state[RIGHT_TAB] = _("Node")
 
 
 def record_failure(where: str, error: BaseException) -> None:

@@ -31,11 +31,6 @@ def compact_count(number: int) -> str:
     return f"{number / 1e9:.2f}B"
 
 
-def plural(count: int, word: str) -> str:
-    """'1 node', '3 nodes'."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
 def one_line(text: object) -> str:
     """The text with every line break made a space (a name or message shown inside a sentence)."""
     return _LINE_BREAKS.sub(" ", str(text))

@@ -14,12 +14,13 @@ from components import state
 from components.export.downloads import render_spec_downloads
 from components.export.files import render_model_files
 from components.training.jobs import current_job
+from studio.i18n import _
 
 
 def main() -> None:
     """The Export page."""
     state.init_state()
-    st.title("Export")
+    st.title(_("Export"))
     job = current_job()
     render_model_files(job)
     st.divider()

@@ -17,6 +17,7 @@ from components.runs.store import run_store
 from components.runs.view import PICKED, RUN_SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
 from components.text import code
 from components.training.jobs import render_admin_access, run_owners
+from studio.i18n import _
 from studio.runs.compare import compare_runs
 from studio.runs.store import RUNS_DIR_VARIABLE
 
@@ -24,15 +25,17 @@ from studio.runs.store import RUNS_DIR_VARIABLE
 def main() -> None:
     """The Runs page."""
     state.init_state()
-    st.title("Runs")
+    st.title(_("Runs"))
     store = run_store()
     st.caption(
-        f"Every training run is kept in {code(store.root)} (an SQLite index and one folder per run; set {RUNS_DIR_VARIABLE} "
-        "to use another folder). A run that was cut off by a crash shows as failed."
+        _(
+            "Every training run is kept in {folder} (an SQLite index and one folder per run; set {variable} "
+            "to use another folder). A run that was cut off by a crash shows as failed."
+        ).format(folder=code(store.root), variable=code(RUNS_DIR_VARIABLE))
     )
     runs = store.list_runs()
     if not runs:
-        st.info("No runs yet: train a model on the Train page and it appears here.")
+        st.info(_("No runs yet: train a model on the Train page and it appears here."))
         render_admin_access()
         return
     owners = run_owners()
@@ -40,7 +43,7 @@ def main() -> None:
     labels = {run.id: run_label(run) for run in runs}
     st.session_state[PICKED] = [run_id for run_id in st.session_state.get(PICKED, []) if run_id in labels]
     picked = st.multiselect(
-        "Runs to compare (curves of all chosen runs; what differs between exactly two)",
+        _("Runs to compare (curves of all chosen runs; what differs between exactly two)"),
         list(labels), format_func=labels.get, key=PICKED, max_selections=8,
     )  # fmt: skip
     if picked:
@@ -48,11 +51,11 @@ def main() -> None:
     if len(picked) == 2:
         render_comparison(compare_runs(store, *picked))
     elif len(picked) > 2:
-        st.caption("Choose exactly two runs to see what differs in architecture and settings.")
+        st.caption(_("Choose exactly two runs to see what differs in architecture and settings."))
     st.divider()
     if st.session_state.get(RUN_SELECTED) not in labels:
         st.session_state[RUN_SELECTED] = runs[0].id
-    selected = st.selectbox("Run", list(labels), format_func=labels.get, key=RUN_SELECTED)
+    selected = st.selectbox(_("Run"), list(labels), format_func=labels.get, key=RUN_SELECTED)
     render_details(store, store.get_run(selected), owners.get(selected))
     render_admin_access()
 

@@ -8,7 +8,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 system_packages=(graphviz)
-[ "$want_test" = 1 ] && system_packages+=(chromium fonts-dejavu-core)
+[ "$want_test" = 1 ] && system_packages+=(chromium fonts-dejavu-core fonts-wqy-microhei)
 
 missing=()
 for package in "${system_packages[@]}"; do

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from studio.i18n import N_, _
 from studio.limits import MB, Limits, describe, limits
 
 _JSON_SYNTAX = re.compile(r'[\[\]{}"\\]')
@@ -30,29 +31,48 @@ class LimitExceeded(ValueError):
         self.limit = limit
 
 
+class Description(str):
+    """A source that is a description ('the pasted text', 'the model config inside ...'), not a file name: shown as it is."""
+
+
+def described(text: str) -> Description:
+    """Mark a (translated) description of an input so that messages show it as it is, not quoted like a file name."""
+    return Description(text)
+
+
 def named(source: str) -> str:
     """How a message names an input: a file name in quotes, a description ('the pasted text', 'The graph') as it is."""
-    return source if source.startswith(("the ", "The ")) else f"'{source}'"
+    if isinstance(source, Description) or source.startswith(("the ", "The ")):
+        return str(source)
+    return _("'{name}'").format(name=source)
 
 
 def refusal(source: str, measured: str, field: str, active: Limits | None = None) -> LimitExceeded:
     """The error for an input past limit `field`: "'x.json' has 10,001 nodes; the limit is max nodes per graph = 500 (...)."."""
     value = getattr(active or limits(), field)
-    return LimitExceeded(f"{named(source)} {measured}; the limit is {describe(field, value)}.", field)
+    message = _("{source} {measured}; the limit is {limit}.").format(source=named(source), measured=measured, limit=describe(field, value))
+    return LimitExceeded(message, field)
 
 
 def check_count(source: str, amount: int, measured: str, field: str, active: Limits | None = None) -> None:
-    """Refuse when `amount` is past limit `field`; `measured` says what was counted ('has {:,} nodes')."""
+    """Refuse when `amount` is past limit `field`; `measured` says what was counted: a message marked with ``N_``,
+    translated here, with the amount as ``{count}`` (``N_("has {count} nodes")``; the older ``'has {:,} nodes'`` works too)."""
     active = active or limits()
     if amount > getattr(active, field):
-        raise refusal(source, measured.format(amount), field, active)
+        raise refusal(source, _(measured).format(amount, count=f"{amount:,}"), field, active)
+
+
+# What check_bytes says of a size, by its verb.
+_SIZE_TEXTS = {"is": N_("is {size} MB"), "unpacks to": N_("unpacks to {size} MB"), "unpack to": N_("unpack to {size} MB")}
 
 
 def check_bytes(source: str, size: int, field: str, active: Limits | None = None, verb: str = "is") -> None:
     """Refuse a size in bytes past a limit given in MB ('max_model_mb', 'max_unpacked_mb', ...)."""
     active = active or limits()
     if size > getattr(active, field) * MB:
-        raise refusal(source, f"{verb} {size / MB:,.1f} MB", field, active)
+        amount = f"{size / MB:,.1f}"
+        measured = _(_SIZE_TEXTS[verb]).format(size=amount) if verb in _SIZE_TEXTS else f"{verb} {amount} MB"
+        raise refusal(source, measured, field, active)
 
 
 def read_file(path: str | Path, field: str, source: str | None = None, active: Limits | None = None) -> bytes:
@@ -101,7 +121,8 @@ def check_json_depth(text: str, source: str, active: Limits | None = None) -> No
     """Refuse JSON that nests arrays and objects deeper than the limit (checked before any parser recurses)."""
     active = active or limits()
     if json_depth(text, stop_above=active.max_json_depth) > active.max_json_depth:
-        raise refusal(source, f"nests JSON more than {active.max_json_depth:,} levels deep", "max_json_depth", active)
+        measured = _("nests JSON more than {count} levels deep").format(count=f"{active.max_json_depth:,}")
+        raise refusal(source, measured, "max_json_depth", active)
 
 
 def load_json(data: str | bytes, source: str, active: Limits | None = None) -> Any:
@@ -115,7 +136,7 @@ def load_json(data: str | bytes, source: str, active: Limits | None = None) -> A
     try:
         return json.loads(text)
     except RecursionError:  # only when the depth limit was set above what Python can parse
-        raise refusal(source, "nests JSON too deeply for Python to read", "max_json_depth", active) from None
+        raise refusal(source, _("nests JSON too deeply for Python to read"), "max_json_depth", active) from None
 
 
 def check_archive(archive: zipfile.ZipFile, source: str, active: Limits | None = None) -> dict[str, int]:

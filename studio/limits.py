@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from studio.i18n import N_, _
+
 MB = 1024 * 1024
 
 
@@ -34,19 +36,20 @@ class Limits:
         return self.max_upload_mb * MB
 
 
-# Limits field -> (what it limits, as users read it; the environment variable that overrides it).
+# Limits field -> (what it limits, as users read it: translate it with `_()` where shown; the environment variable
+# that overrides it).
 LIMIT_LABELS = {
-    "max_nodes": ("max nodes per graph", "KFS_MAX_NODES"),
-    "max_params": ("max parameters per model", "KFS_MAX_PARAMS"),
-    "max_upload_mb": ("max size of a spec, project or model config (MB)", "KFS_MAX_UPLOAD_MB"),
-    "max_model_mb": ("max model file size (MB)", "KFS_MAX_MODEL_MB"),
-    "max_data_mb": ("max data file size (MB)", "KFS_MAX_DATA_MB"),
-    "max_unpacked_mb": ("max unpacked size of a .keras, .h5 or .npz file (MB)", "KFS_MAX_UNPACKED_MB"),
-    "max_json_depth": ("max JSON nesting depth", "KFS_MAX_JSON_DEPTH"),
-    "max_model_depth": ("max depth of models nested in models", "KFS_MAX_MODEL_DEPTH"),
-    "max_data_values": ("max values in a data file (samples x features)", "KFS_MAX_DATA_VALUES"),
-    "history_size": ("undo steps kept", "KFS_HISTORY_SIZE"),
-    "nodes_per_page": ("nodes listed per page", "KFS_NODES_PER_PAGE"),
+    "max_nodes": (N_("max nodes per graph"), "KFS_MAX_NODES"),
+    "max_params": (N_("max parameters per model"), "KFS_MAX_PARAMS"),
+    "max_upload_mb": (N_("max size of a spec, project or model config (MB)"), "KFS_MAX_UPLOAD_MB"),
+    "max_model_mb": (N_("max model file size (MB)"), "KFS_MAX_MODEL_MB"),
+    "max_data_mb": (N_("max data file size (MB)"), "KFS_MAX_DATA_MB"),
+    "max_unpacked_mb": (N_("max unpacked size of a .keras, .h5 or .npz file (MB)"), "KFS_MAX_UNPACKED_MB"),
+    "max_json_depth": (N_("max JSON nesting depth"), "KFS_MAX_JSON_DEPTH"),
+    "max_model_depth": (N_("max depth of models nested in models"), "KFS_MAX_MODEL_DEPTH"),
+    "max_data_values": (N_("max values in a data file (samples x features)"), "KFS_MAX_DATA_VALUES"),
+    "history_size": (N_("undo steps kept"), "KFS_HISTORY_SIZE"),
+    "nodes_per_page": (N_("nodes listed per page"), "KFS_NODES_PER_PAGE"),
 }
 assert set(LIMIT_LABELS) == {item.name for item in fields(Limits)}, "every limit needs a label and a variable"
 
@@ -62,6 +65,11 @@ def limits() -> Limits:
 
 
 def describe(field_name: str, value: int) -> str:
-    """'max nodes per graph = 500 (set KFS_MAX_NODES to change it)'."""
+    """'max nodes per graph = 500 (set KFS_MAX_NODES to change it)', in the current language."""
     label, variable = LIMIT_LABELS[field_name]
-    return f"{label} = {value:,} (set {variable} to change it)"
+    return _("{label} = {value} (set {variable} to change it)").format(label=_(label), value=f"{value:,}", variable=variable)
+
+
+def limit_label(field_name: str) -> str:
+    """What a limit limits, in the current language ('max nodes per graph')."""
+    return _(LIMIT_LABELS[field_name][0])

@@ -16,15 +16,20 @@ TIMEOUT = 300
 
 
 def run_app(**session) -> AppTest:
-    """The app after its first run (the Gallery), with session state seeded."""
+    """The app after its first run (the Learn page), with session state seeded."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in session.items():
         at.session_state[key] = value
     return at.run()
 
 
+def run_gallery() -> AppTest:
+    """The app switched to the Gallery (no longer the first page: Learn is)."""
+    return run_app().switch_page("pages/gallery.py").run()
+
+
 def test_gallery_shows_every_preset_with_diagram_params_and_code():
-    at = run_app()
+    at = run_gallery()
     assert not at.exception
     assert [button.key for button in at.button] == [f"gallery.open.{key}" for key in preset_names()]
     titles = [markdown.value for markdown in at.markdown if markdown.value.startswith("### ")]
@@ -39,7 +44,7 @@ def test_gallery_shows_every_preset_with_diagram_params_and_code():
 
 @pytest.mark.parametrize("key", preset_names())
 def test_gallery_button_opens_each_preset_in_the_builder(key):
-    at = run_app()
+    at = run_gallery()
     at.button(key=f"gallery.open.{key}").click().run()
     assert not at.exception
     assert spec_key(at.session_state[state.SPEC]) == spec_key(load_preset(key))

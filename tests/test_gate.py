@@ -54,7 +54,7 @@ def test_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_the_gate_sits_at_the_bottom_and_imports_only_the_limits() -> None:
     tree = ast.parse((ROOT / "studio" / "gate.py").read_text(encoding="utf-8"))
     ours = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("studio")}
-    assert ours == {"studio.limits"}
+    assert ours == {"studio.limits", "studio.i18n"}
 
 
 # --- JSON depth --------------------------------------------------------------------------------------

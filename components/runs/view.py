@@ -16,6 +16,7 @@ from components import state
 from components.text import md, plotly_text
 from components.training.jobs import RunOwner, control_run, is_admin, watch_run
 from studio.graph.spec import SpecError, spec_from_dict
+from studio.i18n import N_, _, ngettext
 from studio.runs.compare import Difference, RunComparison
 from studio.runs.history import history_csv
 from studio.runs.store import RunRecord, RunStore, RunSummary
@@ -30,20 +31,47 @@ STATUS_ICONS = {
     "failed": ":material/error:",
     "running": ":material/hourglass_top:",
 }
+STATUS_NAMES = {"completed": N_("completed"), "stopped": N_("stopped"), "failed": N_("failed"), "running": N_("running")}
+# What kind of difference (studio.runs.compare), as the tables say it.
+DIFFERENCE_KINDS = {
+    "setting": N_("setting"),
+    "dataset": N_("dataset"),
+    "name": N_("name"),
+    "layer removed": N_("layer removed"),
+    "layer added": N_("layer added"),
+    "layer type": N_("layer type"),
+    "layer config": N_("layer config"),
+    "trainable": N_("trainable"),
+    "call added": N_("call added"),
+    "call removed": N_("call removed"),
+    "wiring": N_("wiring"),
+    "inputs": N_("inputs"),
+    "outputs": N_("outputs"),
+}
+# The comparison's sections: (title, table key).
+SECTIONS = ((N_("Architecture"), "architecture"), (N_("Settings"), "settings"), (N_("Data"), "data"))
 
 
 def _when(seconds: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) if seconds else ""
 
 
+def status_name(status: str) -> str:
+    """A run's status in the session's language ('completed' -> '已完成'); an unknown one as it is."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
 def run_label(run: RunSummary) -> str:
     """'mnist model · 2026-11-26 22:55:18 · completed · 3952d076' (plain text: the end of the id keeps labels unique)."""
-    return f"{run.name} · {_when(run.started_at)} · {run.status} · {run.id[-8:]}"
+    return f"{run.name} · {_when(run.started_at)} · {status_name(run.status)} · {run.id[-8:]}"
 
 
 def _headline_metrics(run: RunSummary) -> dict[str, float]:
     metrics = run.final_metrics.get("metrics", {}) if isinstance(run.final_metrics.get("metrics"), dict) else {}
-    values = {"test loss": run.final_metrics.get("loss"), **{f"test {name}": value for name, value in metrics.items()}}
+    values = {
+        _("test loss"): run.final_metrics.get("loss"),
+        **{_("test {metric}").format(metric=name): value for name, value in metrics.items()},
+    }
     return {name: value for name, value in values.items() if isinstance(value, (int, float))}
 
 
@@ -53,16 +81,16 @@ def runs_table(runs: list[RunSummary], owners: dict[str, RunOwner] | None = None
     rows = []
     for run in runs:
         row = {
-            "status": run.status,
-            "model": run.name,
-            "run by": owners[run.id].name if run.id in owners else "",
-            "started": _when(run.started_at),
-            "seconds": round(run.duration_seconds, 1) if run.duration_seconds is not None else None,
-            "epochs": run.epochs,
-            "data": run.dataset.get("name") or run.dataset.get("key") or "",
+            _("status"): status_name(run.status),
+            _("model"): run.name,
+            _("run by"): owners[run.id].name if run.id in owners else "",
+            _("started"): _when(run.started_at),
+            _("seconds"): round(run.duration_seconds, 1) if run.duration_seconds is not None else None,
+            _("epochs"): run.epochs,
+            _("data"): run.dataset.get("name") or run.dataset.get("key") or "",
             **_headline_metrics(run),
-            "problem": run.error or "",
-            "run id": run.id,
+            _("problem"): run.error or "",
+            _("run id"): run.id,
         }
         rows.append(row)
     return pd.DataFrame(rows)
@@ -77,7 +105,11 @@ def overlay_figure(records: list[RunRecord], metric: str) -> go.Figure:
             epochs, values = zip(*points, strict=True)
             figure.add_trace(go.Scatter(x=list(epochs), y=list(values), mode="lines+markers", name=plotly_text(run_label(record))))
     figure.update_layout(
-        xaxis_title="epoch", yaxis_title=metric, height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"}
+        xaxis_title=_("epoch"),
+        yaxis_title=plotly_text(metric),
+        height=360,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h"},
     )
     return figure
 
@@ -86,10 +118,10 @@ def render_overlay(records: list[RunRecord]) -> None:
     """A metric picker and the chosen runs' curves in one chart."""
     names = sorted({key for record in records for row in record.history for key in row if key != "epoch"})
     if not names:
-        st.caption("The chosen runs have no per-epoch history yet.")
+        st.caption(_("The chosen runs have no per-epoch history yet."))
         return
     default = names.index("loss") if "loss" in names else 0
-    metric = st.selectbox("Metric", names, index=default, key=METRIC)
+    metric = st.selectbox(_("Metric"), names, index=default, key=METRIC)
     st.plotly_chart(overlay_figure(records, metric), key="runs.chart", config={"displayModeBar": False})
 
 
@@ -97,7 +129,12 @@ def differences_table(differences: list[Difference]) -> pd.DataFrame:
     """Differences as rows: where, what, run A, run B (values as JSON text)."""
     return pd.DataFrame(
         [
-            {"where": d.where, "what": d.kind, "run A": json.dumps(d.before, default=str), "run B": json.dumps(d.after, default=str)}
+            {
+                _("where"): d.where,
+                _("what"): _(DIFFERENCE_KINDS[d.kind]) if d.kind in DIFFERENCE_KINDS else d.kind,
+                _("run A"): json.dumps(d.before, default=str),
+                _("run B"): json.dumps(d.after, default=str),
+            }
             for d in differences
         ]
     )
@@ -105,15 +142,17 @@ def differences_table(differences: list[Difference]) -> pd.DataFrame:
 
 def render_comparison(comparison: RunComparison) -> None:
     """What differs between two runs: architecture (by layer id), settings, data, and the test metrics."""
-    st.subheader("What differs")
+    st.subheader(_("What differs"))
     st.caption(f"A: {md(run_label(comparison.first))}  \nB: {md(run_label(comparison.second))}")
-    sections = (("Architecture", comparison.architecture), ("Settings", comparison.settings), ("Data", comparison.dataset))
-    for title, differences in sections:
+    found = {"architecture": comparison.architecture, "settings": comparison.settings, "data": comparison.dataset}
+    for title, name in SECTIONS:
+        differences = found[name]
         if differences:
-            st.markdown(f"**{title}** · {len(differences)} difference{'s' if len(differences) != 1 else ''}")
-            st.dataframe(differences_table(differences), hide_index=True, key=f"runs.diff.{title.lower()}")
+            count = ngettext("{count} difference", "{count} differences", len(differences)).format(count=f"{len(differences):,}")
+            st.markdown(f"**{_(title)}** · {count}")
+            st.dataframe(differences_table(differences), hide_index=True, key=f"runs.diff.{name}")
         else:
-            st.markdown(f"**{title}** · the same")
+            st.markdown(_("**{section}** · the same").format(section=_(title)))
     metrics = {"A": _headline_metrics(comparison.first), "B": _headline_metrics(comparison.second)}
     if metrics["A"] or metrics["B"]:
         st.dataframe(pd.DataFrame(metrics), key="runs.diff.metrics")
@@ -123,23 +162,23 @@ def _open_in_builder(record: RunRecord) -> None:
     try:
         spec = spec_from_dict(record.spec)
     except SpecError as error:
-        state.notify(f"Run {record.id} cannot be opened: its spec is not valid ({error})", "error")
+        state.notify(_("Run {run} cannot be opened: its spec is not valid ({error})").format(run=record.id, error=error), "error")
         return
-    state.replace_spec(spec, f"Opened the model of run {record.id}", source=f"run {record.id}")
-    state.notify(f"Opened '{spec.name}' from run {record.id} in the builder.")
+    state.replace_spec(spec, _("Opened the model of run {run}").format(run=record.id), source=f"run {record.id}")
+    state.notify(_("Opened '{name}' from run {run} in the builder.").format(name=spec.name, run=record.id))
 
 
 def _delete(store: RunStore, run_id: str) -> None:
     store.delete_run(run_id)
     st.session_state[RUN_SELECTED] = None
     st.session_state[CONFIRM_DELETE] = False
-    state.notify(f"Deleted run {run_id}.", "info")
+    state.notify(_("Deleted run {run}.").format(run=run_id), "info")
 
 
 def _stop(run_id: str) -> None:
     job = control_run(run_id)
     if job is not None:
-        state.notify(job.stop("Stopped from the Runs page" if not is_admin() else "Stopped by the teacher"), "info")
+        state.notify(job.stop(_("Stopped from the Runs page") if not is_admin() else _("Stopped by the teacher")), "info")
 
 
 def render_live_controls(record: RunRecord, owner: RunOwner | None) -> bool:
@@ -149,50 +188,55 @@ def render_live_controls(record: RunRecord, owner: RunOwner | None) -> bool:
         return True
     job = control_run(record.id)
     if owner is None:
-        st.caption("Running in a process this server does not control (the command line, or a server started earlier).")
+        st.caption(_("Running in a process this server does not control (the command line, or a server started earlier)."))
         return False
     if job is None:
         st.info(
-            f"Running in another browser session (run by: {md(owner.name)}). Only that session can watch or stop it.",
+            _("Running in another browser session (run by: {owner}). Only that session can watch or stop it.").format(owner=md(owner.name)),
             icon=":material/lock:",
         )
         return False
     columns = st.columns([2, 1, 3])
-    if columns[0].button("Watch on the Train page", key="runs.watch", icon=":material/monitoring:"):
+    if columns[0].button(_("Watch on the Train page"), key="runs.watch", icon=":material/monitoring:"):
         watch_run(record.id)
         try:
             st.switch_page(state.PAGES["training"])
         except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
-            st.success("The run is the Train page's run now.")
-    columns[1].button("Stop", key="runs.stop", on_click=_stop, args=(record.id,), icon=":material/stop:")
-    mode = "your run" if owner.mine else f"run by: {md(owner.name)} · teacher mode"
-    columns[2].caption(f"Running ({mode}).")
+            st.success(_("The run is the Train page's run now."))
+    columns[1].button(_("Stop"), key="runs.stop", on_click=_stop, args=(record.id,), icon=":material/stop:")
+    if owner.mine:
+        columns[2].caption(_("Running (your run)."))
+    else:
+        columns[2].caption(_("Running (run by: {owner} · teacher mode).").format(owner=md(owner.name)))
     return owner.mine
 
 
 def render_details(store: RunStore, record: RunRecord, owner: RunOwner | None = None) -> None:
     """One run: status, problem, files to download, reopen in the builder, delete (live controls only for its owner)."""
-    st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{md(record.name)}** · {record.status} · {record.epochs} epoch(s) · `{record.id}`")
+    epochs = ngettext("{count} epoch", "{count} epochs", record.epochs or 0).format(count=record.epochs or 0)
+    st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{md(record.name)}** · {status_name(record.status)} · {epochs} · `{record.id}`")
     if record.error:
         st.error(md(record.error))
     may_change = render_live_controls(record, owner)
     columns = st.columns(4)
-    if columns[0].button("Open in builder", key="runs.open", icon=":material/account_tree:"):
+    if columns[0].button(_("Open in builder"), key="runs.open", icon=":material/account_tree:"):
         _open_in_builder(record)
         try:
             st.switch_page(state.PAGES["builder"])
         except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
-            st.success("The model is open in the builder.")
+            st.success(_("The model is open in the builder."))
     columns[1].download_button(
-        "History (CSV)", history_csv(record.history), file_name=f"history-{record.id}.csv", mime="text/csv", key="runs.history_csv"
+        _("History (CSV)"), history_csv(record.history), file_name=f"history-{record.id}.csv", mime="text/csv", key="runs.history_csv"
     )
     for column, (label, file_name) in zip(columns[2:], sorted(record.model_files.items()), strict=False):
         path = store.run_folder(record.id) / file_name
         if path.exists():
-            column.download_button(f"Model .{label}", path.read_bytes(), file_name=file_name, key=f"runs.model.{label}")
-    with st.expander("Settings and data"):
+            column.download_button(
+                _("Model .{format}").format(format=label), path.read_bytes(), file_name=file_name, key=f"runs.model.{label}"
+            )
+    with st.expander(_("Settings and data")):
         st.json({"settings": record.settings, "dataset": record.dataset, "final metrics": record.final_metrics}, expanded=False)
     if not may_change:
         return
-    confirm = st.checkbox("Yes, delete this run and its files", key=CONFIRM_DELETE)
-    st.button("Delete run", key="runs.delete", disabled=not confirm, on_click=_delete, args=(store, record.id), icon=":material/delete:")
+    confirm = st.checkbox(_("Yes, delete this run and its files"), key=CONFIRM_DELETE)
+    st.button(_("Delete run"), key="runs.delete", disabled=not confirm, on_click=_delete, args=(store, record.id), icon=":material/delete:")

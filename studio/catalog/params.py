@@ -8,75 +8,152 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from studio.backend import import_tensorflow_quietly
+from studio.catalog.table import GROUP_OF, SUMMARIES
+from studio.i18n import DEFAULT_LANGUAGE, N_, _, current_language, keras_says
 
 import_tensorflow_quietly()
 
 import keras  # noqa: E402
 
 PARAM_KINDS = (
-    "int", "float", "bool", "str", "choice", "shape", "int_or_tuple", "int_list",
-    "optional_int", "optional_float", "layer", "json",
+    "int",
+    "float",
+    "bool",
+    "str",
+    "choice",
+    "shape",
+    "int_or_tuple",
+    "int_list",
+    "optional_int",
+    "optional_float",
+    "layer",
+    "json",
 )
 
 
 @dataclass(frozen=True)
 class Param:
-    """One constructor keyword of a layer type, as shown in the parameter form."""
+    """One constructor keyword of a layer type, as shown in the parameter form.
+
+    `doc` is the English help as derived (Keras's docstring sentence, or ours); `help_id` the message id of a
+    translated help (see `TRANSLATED_HELP`). Show `help`: it is in the current language.
+    """
 
     name: str
     kind: str
     default: object
     required: bool
     choices: tuple | None
-    help: str
+    doc: str
+    help_id: str | None = None
+
+    @property
+    def help(self) -> str:
+        """The help in the current language: the translated help, or Keras's own words marked as Keras's."""
+        if self.help_id:
+            return _(self.help_id)
+        if self.doc in _OUR_HELP:
+            return _(self.doc)
+        if self.doc == GENERIC_HELP.format(name=self.name):
+            return _(GENERIC_HELP).format(name=self.name)
+        return self.doc if current_language() == DEFAULT_LANGUAGE else keras_says(self.doc)
 
 
 @dataclass(frozen=True)
 class LayerType:
-    """A palette entry: a Keras layer (or application) type and its parameters."""
+    """A palette entry: a Keras layer (or application) type and its parameters.
+
+    `group` is the palette group's id (show it with `studio.catalog.table.group_label`); `doc` the first sentence of
+    Keras's docstring. Show `summary`: it is in the current language.
+    """
 
     name: str
     group: str
-    summary: str
+    doc: str
     params: tuple[Param, ...]
     min_inputs: int
     max_inputs: int | None
+
+    @property
+    def summary(self) -> str:
+        """What the type does, in the current language (Keras's docstring summary, translated by the catalogue)."""
+        if self.name in SUMMARIES:
+            return _(SUMMARIES[self.name])
+        return self.doc if current_language() == DEFAULT_LANGUAGE else keras_says(self.doc)
 
     def param(self, name: str) -> Param:
         """Return the parameter called `name` (KeyError if the type has none)."""
         for param in self.params:
             if param.name == name:
                 return param
-        raise KeyError(f"{self.name} has no parameter '{name}'")
+        raise KeyError(_("{type} has no parameter '{name}'").format(type=self.name, name=name))
 
 
 _NOT_ACTIVATIONS = {"get", "serialize", "deserialize"}
 ACTIVATIONS: tuple[str, ...] = tuple(
-    name for name in dir(keras.activations)
-    if not name.startswith("_") and name not in _NOT_ACTIVATIONS
-    and callable(getattr(keras.activations, name))
+    name
+    for name in dir(keras.activations)
+    if not name.startswith("_") and name not in _NOT_ACTIVATIONS and callable(getattr(keras.activations, name))
 )
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "int16", "int8", "uint8", "bool")
 
 # Keywords never shown: internals, weight arrays, or things the builder owns.
 SKIPPED = {
-    "self", "name", "dtype", "weights", "backward_layer", "lora_rank", "lora_alpha",
-    "quantization_config", "input_tensor", "tensor", "batch_shape", "ragged", "optional",
+    "self",
+    "name",
+    "dtype",
+    "weights",
+    "backward_layer",
+    "lora_rank",
+    "lora_alpha",
+    "quantization_config",
+    "input_tensor",
+    "tensor",
+    "batch_shape",
+    "ragged",
+    "optional",
 }
 POSITIVE_INTS = {
-    "units", "filters", "n", "input_dim", "output_dim", "num_heads", "key_dim",
-    "classes", "groups", "depth_multiplier",
+    "units",
+    "filters",
+    "n",
+    "input_dim",
+    "output_dim",
+    "num_heads",
+    "key_dim",
+    "classes",
+    "groups",
+    "depth_multiplier",
 }
 # Kinds by keyword name, for keywords whose default does not tell (required or None).
 KIND_BY_NAME = {
-    "units": "int", "filters": "int", "n": "int", "input_dim": "int", "output_dim": "int",
-    "num_heads": "int", "key_dim": "int", "rate": "float",
-    "kernel_size": "int_or_tuple", "strides": "int_or_tuple", "pool_size": "int_or_tuple",
-    "size": "int_or_tuple", "dilation_rate": "int_or_tuple", "output_padding": "int_or_tuple",
-    "cropping": "int_or_tuple", "attention_axes": "int_or_tuple", "output_shape": "int_or_tuple",
-    "target_shape": "shape", "shape": "shape", "input_shape": "shape", "noise_shape": "shape",
-    "dims": "int_list", "axes": "int_or_tuple", "layer": "layer",
-    "seed": "optional_int", "value_dim": "optional_int", "sliding_window": "optional_int",
+    "units": "int",
+    "filters": "int",
+    "n": "int",
+    "input_dim": "int",
+    "output_dim": "int",
+    "num_heads": "int",
+    "key_dim": "int",
+    "rate": "float",
+    "kernel_size": "int_or_tuple",
+    "strides": "int_or_tuple",
+    "pool_size": "int_or_tuple",
+    "size": "int_or_tuple",
+    "dilation_rate": "int_or_tuple",
+    "output_padding": "int_or_tuple",
+    "cropping": "int_or_tuple",
+    "attention_axes": "int_or_tuple",
+    "output_shape": "int_or_tuple",
+    "target_shape": "shape",
+    "shape": "shape",
+    "input_shape": "shape",
+    "noise_shape": "shape",
+    "dims": "int_list",
+    "axes": "int_or_tuple",
+    "layer": "layer",
+    "seed": "optional_int",
+    "value_dim": "optional_int",
+    "sliding_window": "optional_int",
     "batch_size": "optional_int",
 }
 # (type name or "*", keyword) -> Param field overrides, where derivation cannot know.
@@ -91,7 +168,8 @@ OVERRIDES: dict[tuple[str, str], dict] = {
     ("*", "recurrent_activation"): {"kind": "choice", "choices": (None, *ACTIVATIONS)},
     ("*", "classifier_activation"): {"kind": "choice", "choices": (None, *ACTIVATIONS)},
     ("*", "interpolation"): {
-        "kind": "choice", "choices": ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"),
+        "kind": "choice",
+        "choices": ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"),
     },
     ("*", "merge_mode"): {"kind": "choice", "choices": ("concat", "sum", "mul", "ave", None)},
     ("*", "use_cudnn"): {"kind": "choice", "choices": ("auto", True, False)},
@@ -103,17 +181,66 @@ OVERRIDES: dict[tuple[str, str], dict] = {
     ("Input", "shape"): {"required": True},
     ("Rescaling", "scale"): {"kind": "float"},
 }
-# Help for keywords the docstrings do not describe.
+# Help for keywords the docstrings do not describe (ours, so translated).
 HELP_FALLBACK = {
-    "seed": "Random seed for the layer's random operations.",
-    "renorm_clipping": "Dictionary of clipping bounds (rmax, rmin, dmax) used with renorm.",
-    "synchronized": "Whether to synchronise batch statistics across replicas when training distributed.",
-    "renorm": "Whether to use Batch Renormalization.",
-    "renorm_momentum": "Momentum used to update the moving means and standard deviations with renorm.",
-    "flash_attention": "Whether to use flash attention (None lets Keras decide).",
-    "activity_regularizer": "Regularizer function applied to the output of the layer.",
-    "outputs": "Inner layer names whose outputs this block exposes (default: the application's own output).",
-    "frozen": "Inner layer names made non-trainable (trainable=False).",
+    "seed": N_("Random seed for the layer's random operations."),
+    "renorm_clipping": N_("Dictionary of clipping bounds (rmax, rmin, dmax) used with renorm."),
+    "synchronized": N_("Whether to synchronise batch statistics across replicas when training distributed."),
+    "renorm": N_("Whether to use Batch Renormalization."),
+    "renorm_momentum": N_("Momentum used to update the moving means and standard deviations with renorm."),
+    "flash_attention": N_("Whether to use flash attention (None lets Keras decide)."),
+    "activity_regularizer": N_("Regularizer function applied to the output of the layer."),
+    "outputs": N_("Inner layer names whose outputs this block exposes (default: the application's own output)."),
+    "frozen": N_("Inner layer names made non-trainable (trainable=False)."),
+}
+_OUR_HELP = frozenset(HELP_FALLBACK.values())
+GENERIC_HELP = N_("Keras `{name}` argument.")
+
+# Translated help of the parameters users meet most, in both languages through the catalogue; every other parameter
+# shows Keras's docstring sentence as Keras wrote it (marked as Keras's words in Chinese).
+# To translate another one: add "keyword" (every type), "Group:keyword" or "Type:keyword" (the most specific wins)
+# with its English help in N_(...) here, then its Chinese in the PO file (scripts/i18n.py merge).
+TRANSLATED_HELP: dict[str, str] = {
+    "units": N_("Positive integer, dimensionality of the output space."),
+    "activation": N_("Activation function to use."),
+    "use_bias": N_("Boolean, whether the layer uses a bias vector."),
+    "filters": N_("Integer, the dimension of the output space (the number of filters in the convolution)."),
+    "kernel_size": N_("Integer or list of integers, specifying the size of the convolution window."),
+    "strides": N_("Integer or list of integers, specifying the stride length of the convolution."),
+    "Pooling:strides": N_("Integer, list of integers or None: how far the pooling window moves at each step (None: pool_size)."),
+    "padding": N_('"valid" (no padding) or "same" (pad evenly so that, with strides 1, the output has the size of the input).'),
+    "Conv1D:padding": N_('"valid" (no padding), "same" (the output keeps the input\'s length) or "causal" (no output sees later steps).'),
+    "ZeroPadding2D:padding": N_("Integer, or list of 2 integers, or list of 2 lists of 2 integers: the zeros added at the edges."),
+    "pool_size": N_("Integer or list of integers, size of the pooling window."),
+    "rate": N_("Float between 0 and 1. Fraction of the input units to drop."),
+    "input_dim": N_("Integer. Size of the vocabulary, i.e. maximum integer index + 1."),
+    "output_dim": N_("Integer. Dimension of the dense embedding."),
+    "shape": N_("A shape tuple (tuple of integers or `None` objects), not including the batch size."),
+    "dtype": N_('The data type expected by the input, as a string (e.g. "float32", "int32"...)'),
+    "batch_size": N_("Optional static batch size (integer)."),
+    "return_sequences": N_("Boolean. Whether to return the last output in the output sequence, or the full sequence."),
+    "return_state": N_("Boolean. Whether to return the last state in addition to the output."),
+    "dropout": N_("Float between 0 and 1. Fraction of the units to drop for the linear transformation of the inputs."),
+    "MultiHeadAttention:dropout": N_("Dropout probability."),
+    "recurrent_dropout": N_("Float between 0 and 1. Fraction of the units to drop for the linear transformation of the recurrent state."),
+    "Concatenate:axis": N_("Axis along which to concatenate."),
+    "BatchNormalization:axis": N_("Integer, the axis that should be normalized (typically the features axis)."),
+    "LayerNormalization:axis": N_("Integer or list of integers. The axis or axes to normalize across."),
+    "target_shape": N_("Target shape: the shape of each sample after reshaping, not including the batch size, e.g. [28, 28, 1]."),
+    "dims": N_("List of integers: the permutation pattern, without the batch dimension (axes are numbered from 1)."),
+    "n": N_("Integer, repetition factor."),
+    "size": N_("Integer, or list of 2 integers. The upsampling factors for rows and columns."),
+    "Rescaling:scale": N_("Float, the scale to apply to the inputs."),
+    "offset": N_("Float, the offset to apply to the inputs."),
+    "num_heads": N_("Number of attention heads."),
+    "key_dim": N_("Size of each attention head for query and key."),
+    "axes": N_("Integer or list of integers, axis or axes along which to take the dot product."),
+    "Bidirectional:layer": N_("The recurrent layer to run in both directions (LSTM, GRU or SimpleRNN) and its config."),
+    "TimeDistributed:layer": N_("The layer to apply to every time step, and its config."),
+    "merge_mode": N_("Mode by which outputs of the forward and backward RNNs will be combined."),
+    "include_top": N_("Boolean, whether to include the fully-connected layers at the top of the network."),
+    "weights": N_('None (random initialization) or "imagenet" (pre-training on ImageNet).'),
+    "pooling": N_("Optional pooling mode for feature extraction when `include_top` is `False`."),
 }
 
 _ARGS_HEADER = re.compile(r"^(\s*)(Args|Arguments):\s*$")
@@ -147,7 +274,7 @@ def docstring_args(obj: object) -> dict[str, str]:
     base = len(header.group(1))
     entry_indent: int | None = None
     current: str | None = None
-    for line in lines[index + 1:]:
+    for line in lines[index + 1 :]:
         if not line.strip():
             continue
         indent = len(line) - len(line.lstrip())
@@ -201,9 +328,7 @@ def _kind_of(name: str, default: object, required: bool) -> str:
     return "json"
 
 
-def derive_params(
-    type_name: str, target: Callable, keep: frozenset[str] = frozenset(), extra: tuple[Param, ...] = ()
-) -> tuple[Param, ...]:
+def derive_params(type_name: str, target: Callable, keep: frozenset[str] = frozenset(), extra: tuple[Param, ...] = ()) -> tuple[Param, ...]:
     """Build the `Param`s of `target` (a layer class or factory) from its signature and docstring."""
     function = target.__init__ if inspect.isclass(target) else target
     texts = _help_texts(target)
@@ -217,9 +342,13 @@ def derive_params(
         required = keyword.default is inspect.Parameter.empty
         default = None if required else to_json(keyword.default)
         fields = {
-            "name": name, "kind": _kind_of(name, default, required), "default": default,
-            "required": required, "choices": None,
-            "help": first_sentence(texts.get(name, "")) or HELP_FALLBACK.get(name, f"Keras `{name}` argument."),
+            "name": name,
+            "kind": _kind_of(name, default, required),
+            "default": default,
+            "required": required,
+            "choices": None,
+            "doc": first_sentence(texts.get(name, "")) or HELP_FALLBACK.get(name, GENERIC_HELP.format(name=name)),
+            "help_id": translated_help(type_name, name),
         }
         fields.update(OVERRIDES.get(("*", name), {}))
         fields.update(OVERRIDES.get((type_name, name), {}))
@@ -227,49 +356,55 @@ def derive_params(
     return tuple(params) + extra
 
 
+def translated_help(type_name: str, name: str) -> str | None:
+    """The message id of a keyword's translated help (`TRANSLATED_HELP`: type, then group, then any type), or None."""
+    for key in (f"{type_name}:{name}", f"{GROUP_OF.get(type_name, '')}:{name}", name):
+        if key in TRANSLATED_HELP:
+            return TRANSLATED_HELP[key]
+    return None
+
+
 def check_value(type_name: str, param: Param, value: object) -> object:
     """Validate one JSON value against `param`; return it in constructor form (lists -> tuples)."""
+
     def fail(expected: str) -> ValueError:
-        return ValueError(
-            f"`{param.name}` of {type_name} must be {expected}. Received: {param.name}={value!r}"
-        )
+        message = _("`{name}` of {type} must be {expected}. Received: {name}={value}")
+        return ValueError(message.format(name=param.name, type=type_name, expected=expected, value=repr(value)))
 
     kind = param.kind
     if value is None and (param.default is None and not param.required or kind.startswith("optional")):
         return None
     if kind == "choice":
         if not any(type(value) is type(choice) and value == choice for choice in param.choices):
-            raise fail(f"one of {', '.join(repr(choice) for choice in param.choices)}")
+            raise fail(_("one of {choices}").format(choices=", ".join(repr(choice) for choice in param.choices)))
         return value
     if kind in ("int", "optional_int"):
         if not _is_int(value) or (param.name in POSITIVE_INTS and value <= 0):
-            raise fail("a positive integer" if param.name in POSITIVE_INTS else "an integer")
+            raise fail(_("a positive integer") if param.name in POSITIVE_INTS else _("an integer"))
         return value
     if kind in ("float", "optional_float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail("a number")
+            raise fail(_("a number"))
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise fail("true or false")
+            raise fail(_("true or false"))
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise fail("a string")
+            raise fail(_("a string"))
         return value
     if kind == "shape":
-        if not isinstance(value, (list, tuple)) or not all(
-            item is None or (_is_int(item) and item > 0) for item in value
-        ):
-            raise fail("a list of positive integers or nulls, e.g. [28, 28, 1]")
+        if not isinstance(value, (list, tuple)) or not all(item is None or (_is_int(item) and item > 0) for item in value):
+            raise fail(_("a list of positive integers or nulls, e.g. [28, 28, 1]"))
         return tuple(value)
     if kind == "int_list":
         if not isinstance(value, (list, tuple)) or not all(_is_int(item) for item in value):
-            raise fail("a list of integers, e.g. [2, 1]")
+            raise fail(_("a list of integers, e.g. [2, 1]"))
         return tuple(value)
     if kind == "int_or_tuple":
         if not _is_int_tree(value):
-            raise fail("an integer or a list of integers, e.g. 3 or [3, 3]")
+            raise fail(_("an integer or a list of integers, e.g. 3 or [3, 3]"))
         return _to_tuples(value)
     return value
 

@@ -28,15 +28,29 @@ from studio.catalog.table import (  # noqa: E402
     GROUPS,
     PLAIN_LAYERS,
     RECURRENT_TYPES,
+    SUMMARIES,
     canonical_type,
     default_config,
+    group_label,
     palette_groups,
 )
+from studio.i18n import _  # noqa: E402
 
 __all__ = [
-    "APPLICATION_TYPES", "COMMON_KEYWORDS", "LAYER_TYPES", "LayerType", "Param",
-    "application_layer_names", "canonical_type", "coerce_config", "config_from_layer",
-    "create_input", "create_layer", "default_config", "get_layer_type", "palette_groups",
+    "APPLICATION_TYPES",
+    "COMMON_KEYWORDS",
+    "LAYER_TYPES",
+    "LayerType",
+    "Param",
+    "application_layer_names",
+    "canonical_type",
+    "coerce_config",
+    "config_from_layer",
+    "create_input",
+    "create_layer",
+    "default_config",
+    "get_layer_type",
+    "palette_groups",
     "search_types",
 ]
 
@@ -64,8 +78,7 @@ def _build_catalogue() -> dict[str, LayerType]:
         for type_name in names:
             minimum, maximum = ARITY.get(type_name, (1, 1))
             if type_name == "Model":
-                summary = "A nested model whose layers are another graph spec (built by the graph builder)."
-                types[type_name] = LayerType(type_name, group, summary, (), minimum, maximum)
+                types[type_name] = LayerType(type_name, group, SUMMARIES["Model"], (), minimum, maximum)
                 continue
             target = _keras_target(type_name)
             if type_name in APPLICATION_TYPES:
@@ -78,7 +91,7 @@ def _build_catalogue() -> dict[str, LayerType]:
 
 LAYER_TYPES: dict[str, LayerType] = _build_catalogue()
 _SEARCH_TEXT = {
-    name: " ".join([name, entry.group, entry.summary, *(alias for alias, target in ALIASES.items() if target == name)]).lower()
+    name: " ".join([name, entry.group, entry.doc, *(alias for alias, target in ALIASES.items() if target == name)]).lower()
     for name, entry in LAYER_TYPES.items()
 }
 # Types that may be wrapped by TimeDistributed: single-input plain layers.
@@ -88,24 +101,22 @@ _WRAPPABLE = {
 }
 
 
-
-
 def get_layer_type(name: str) -> LayerType:
     """Look up a catalogue entry by name or alias (KeyError naming the valid types if unknown)."""
     canonical = canonical_type(name)
     if canonical not in LAYER_TYPES:
-        raise KeyError(f"Unknown layer type '{name}'; valid types: {', '.join(LAYER_TYPES)}")
+        raise KeyError(_("Unknown layer type '{type}'; valid types: {valid}").format(type=name, valid=", ".join(LAYER_TYPES)))
     return LAYER_TYPES[canonical]
 
 
-
-
 def search_types(query: str) -> list[str]:
-    """Type names whose name, alias, group or summary contains `query` (case-insensitive)."""
+    """Type names whose name, alias, group or summary (in English or the current language) contains `query` (case-insensitive)."""
     needle = query.strip().lower()
-    return [name for name, haystack in _SEARCH_TEXT.items() if needle in haystack]
-
-
+    return [
+        name
+        for name, haystack in _SEARCH_TEXT.items()
+        if needle in haystack or needle in f"{group_label(LAYER_TYPES[name].group)} {LAYER_TYPES[name].summary}".lower()
+    ]
 
 
 def coerce_config(type_name: str, config: dict, name: str | None = None) -> dict:
@@ -116,31 +127,32 @@ def coerce_config(type_name: str, config: dict, name: str | None = None) -> dict
     """
     layer_type = get_layer_type(type_name)
     if not isinstance(config, dict):
-        raise TypeError(f"The config of a {layer_type.name} must be a dict. Received: {config!r}")
+        raise TypeError(_("The config of a {type} must be a dict. Received: {value}").format(type=layer_type.name, value=repr(config)))
     params = {param.name: param for param in layer_type.params}
     common = () if layer_type.group in ("Inputs", "Applications", "Models") else COMMON_KEYWORDS
     for key in config:
         if key not in params and key not in common:
-            raise ValueError(
-                f"Unknown parameter '{key}' for {layer_type.name}; valid: {', '.join(params) or '(none)'}"
-            )
+            message = _("Unknown parameter '{key}' for {type}; valid: {valid}")
+            raise ValueError(message.format(key=key, type=layer_type.name, valid=", ".join(params) or _("(none)")))
     missing = [param for param in layer_type.params if param.required and param.name not in config]
     if missing:
         details = "; ".join(f"'{param.name}' ({param.help})" for param in missing)
-        raise ValueError(f"Missing required parameter(s) for {layer_type.name}: {details}")
+        raise ValueError(_("Missing required parameter(s) for {type}: {details}").format(type=layer_type.name, details=details))
     kwargs: dict = {}
     for key, value in config.items():
         param = params.get(key)
         if param is None:
             expected = bool if key == "trainable" else str
             if not isinstance(value, expected):
-                raise ValueError(f"`{key}` must be a {expected.__name__}. Received: {key}={value!r}")
+                message = _("`{key}` must be a {kind}. Received: {key}={value}")
+                raise ValueError(message.format(key=key, kind=expected.__name__, value=repr(value)))
             kwargs[key] = value
         elif param.kind == "layer":
             kwargs[key] = _inner_layer(layer_type.name, value, name)
         elif key in ("outputs", "frozen"):
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise ValueError(f"`{key}` must be a list of inner layer names. Received: {key}={value!r}")
+                message = _("`{key}` must be a list of inner layer names. Received: {key}={value}")
+                raise ValueError(message.format(key=key, value=repr(value)))
             kwargs[key] = list(value)
         else:
             kwargs[key] = check_value(layer_type.name, param, value)
@@ -150,35 +162,41 @@ def coerce_config(type_name: str, config: dict, name: str | None = None) -> dict
 def _inner_layer(wrapper: str, value: object, outer_name: str | None) -> keras.layers.Layer:
     """Build the layer wrapped by Bidirectional / TimeDistributed from {"type", "config"[, "name"]}."""
     if (
-        not isinstance(value, dict) or not isinstance(value.get("type"), str)
-        or not isinstance(value.get("config", {}), dict) or set(value) - {"type", "config", "name"}
+        not isinstance(value, dict)
+        or not isinstance(value.get("type"), str)
+        or not isinstance(value.get("config", {}), dict)
+        or set(value) - {"type", "config", "name"}
     ):
         raise ValueError(
-            f'`layer` of {wrapper} must be a dict like {{"type": "LSTM", "config": {{"units": 32}}}}. '
-            f"Received: layer={value!r}"
+            _("`layer` of {wrapper} must be a dict like {example}. Received: layer={value}").format(
+                wrapper=wrapper, example='{"type": "LSTM", "config": {"units": 32}}', value=repr(value)
+            )
         )
     inner_type = canonical_type(value["type"])
     if inner_type not in _WRAPPABLE[wrapper]:
         raise ValueError(
-            f"`layer` of {wrapper} must be one of {', '.join(_WRAPPABLE[wrapper])}. Received: type={value['type']!r}"
+            _("`layer` of {wrapper} must be one of {valid}. Received: type={value}").format(
+                wrapper=wrapper, valid=", ".join(_WRAPPABLE[wrapper]), value=repr(value["type"])
+            )
         )
     inner_name = value.get("name") or (f"{outer_name}_inner" if outer_name else None)
     try:
         return create_layer(inner_type, value.get("config", {}), inner_name)
     except (ValueError, TypeError) as error:
-        raise _rethrow(error, f"`layer` of {wrapper}") from error
+        raise _rethrow(error, _("`layer` of {wrapper}").format(wrapper=wrapper)) from error
 
 
 def _rethrow(error: Exception, context: str) -> Exception:
-    """Prefix a Keras ValueError/TypeError with the node it came from, keeping its type."""
-    return (ValueError if isinstance(error, ValueError) else TypeError)(f"{context}: {error}")
+    """Prefix a Keras ValueError/TypeError with the node it came from, keeping its type (and Keras's words)."""
+    message = _("{context}: {keras_error}")
+    return (ValueError if isinstance(error, ValueError) else TypeError)(message.format(context=context, keras_error=error))
 
 
 def create_layer(type_name: str, config: dict, name: str) -> keras.layers.Layer:
     """Instantiate a Keras layer from a spec config (constructor kwargs, JSON data)."""
     layer_type = get_layer_type(type_name)
     if layer_type.name == "Model":
-        raise ValueError("'Model' nodes hold a nested graph spec; the graph builder handles nested models")
+        raise ValueError(_("'Model' nodes hold a nested graph spec; the graph builder handles nested models"))
     if layer_type.name in APPLICATION_TYPES:
         return _create_application(layer_type.name, config, name)
     kwargs = coerce_config(layer_type.name, config, name)
@@ -210,17 +228,14 @@ def _create_application(type_name: str, config: dict, name: str) -> keras.Model:
     except Exception as error:  # noqa: BLE001 - Keras raises a bare Exception when a download fails
         if kwargs["weights"] != "imagenet":
             raise
-        raise ValueError(
-            f"ImageNet weights for {type_name} could not be downloaded ({error}); "
-            "use weights=None for random initialisation"
-        ) from error
+        message = _("ImageNet weights for {type} could not be downloaded ({error}); use weights=None for random initialisation")
+        raise ValueError(message.format(type=type_name, error=error)) from error
     names = [layer.name for layer in application.layers]
     unknown = [layer_name for layer_name in [*(outputs or []), *frozen] if layer_name not in names]
     if unknown:
-        raise ValueError(
-            f"{type_name} '{name}' has no inner layer named {', '.join(map(repr, unknown))}; "
-            f"valid names include {', '.join(names[1:6])}, ..., {names[-1]} ({len(names)} in all)"
-        )
+        message = _("{type} '{name}' has no inner layer named {unknown}; valid names include {some}, ..., {last} ({count} in all)")
+        unknown_names, some = ", ".join(map(repr, unknown)), ", ".join(names[1:6])
+        raise ValueError(message.format(type=type_name, name=name, unknown=unknown_names, some=some, last=names[-1], count=len(names)))
     for layer_name in frozen:
         application.get_layer(layer_name).trainable = False
     tensors = [application.get_layer(layer_name).output for layer_name in outputs] if outputs else application.outputs
@@ -236,7 +251,8 @@ def application_layer_names(type_name: str, config: dict) -> list[str]:
     """Inner layer names of an application (for picking `outputs` / `frozen`), built once with weights=None."""
     layer_type = get_layer_type(type_name)
     if layer_type.name not in APPLICATION_TYPES:
-        raise ValueError(f"{layer_type.name} is not an application; applications: {', '.join(sorted(APPLICATION_TYPES))}")
+        message = _("{type} is not an application; applications: {valid}")
+        raise ValueError(message.format(type=layer_type.name, valid=", ".join(sorted(APPLICATION_TYPES))))
     kwargs = coerce_config(layer_type.name, config)
     include_top = kwargs.get("include_top", True)
     input_shape = kwargs.get("input_shape")
@@ -297,10 +313,11 @@ def config_from_layer(layer: keras.layers.Layer) -> tuple[str, dict]:
     if isinstance(layer, keras.layers.InputLayer):
         return "Input", _input_config(layer)
     if type_name not in PLAIN_LAYERS or getattr(keras.layers, type_name) is not type(layer):
-        kind = "a nested model (import it as a 'Model' node)" if isinstance(layer, keras.Model) else "not in the catalogue"
-        raise ValueError(
-            f"Layer '{layer.name}' is a {type_name}, which is {kind}; supported types: {', '.join(PLAIN_LAYERS)}"
-        )
+        if isinstance(layer, keras.Model):
+            message = _("Layer '{name}' is a {type}, which is a nested model (import it as a 'Model' node); supported types: {valid}")
+        else:
+            message = _("Layer '{name}' is a {type}, which is not in the catalogue; supported types: {valid}")
+        raise ValueError(message.format(name=layer.name, type=type_name, valid=", ".join(PLAIN_LAYERS)))
     layer_type = LAYER_TYPES[type_name]
     target = _comparable(layer.get_config())
     reference = _reference_config(type_name)
@@ -326,10 +343,8 @@ def config_from_layer(layer: keras.layers.Layer) -> tuple[str, dict]:
             config[key] = scalar
     if _recreated(type_name, config, layer.name) != target:
         differing = sorted(key for key, value in target.items() if key != "name" and reference.get(key) != value)
-        raise ValueError(
-            f"Layer '{layer.name}' ({type_name}) cannot be represented exactly by the catalogue; "
-            f"check its settings: {', '.join(differing)}"
-        )
+        message = _("Layer '{name}' ({type}) cannot be represented exactly by the catalogue; check its settings: {keys}")
+        raise ValueError(message.format(name=layer.name, type=type_name, keys=", ".join(differing)))
     return type_name, config
 
 
@@ -340,7 +355,7 @@ def _inner_config(wrapper: keras.layers.Layer) -> dict:
     nested = {"type": inner_type, "config": inner_config}
     inner_name = inner.name
     if isinstance(wrapper, keras.layers.Bidirectional) and inner_name.startswith("forward_"):
-        inner_name = inner_name[len("forward_"):]
+        inner_name = inner_name[len("forward_") :]
     if inner_name != f"{wrapper.name}_inner":
         nested["name"] = inner_name
     return nested
@@ -358,5 +373,6 @@ def _input_config(layer: keras.layers.InputLayer) -> dict:
     if layer_config.get("sparse"):
         config["sparse"] = True
     if _recreated("Input", config, layer.name) != _comparable(layer_config):
-        raise ValueError(f"Input '{layer.name}' cannot be represented exactly (ragged or optional inputs are not supported)")
+        message = _("Input '{name}' cannot be represented exactly (ragged or optional inputs are not supported)")
+        raise ValueError(message.format(name=layer.name))
     return config

@@ -25,6 +25,7 @@ from studio.graph.edits import (
 )
 from studio.graph.naming import snake_case, unique_id
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
+from studio.i18n import _
 
 
 def add_nested_model(
@@ -32,16 +33,18 @@ def add_nested_model(
 ) -> GraphSpec:
     """A whole model (another spec) used as one layer, called on `inputs`."""
     if not isinstance(nested, GraphSpec):
-        raise EditError(f"A nested model must be a graph spec. Received: {type(nested).__name__}")
+        raise EditError(_("A nested model must be a graph spec. Received: {kind}").format(kind=type(nested).__name__))
     if not nested.inputs or not nested.outputs:
-        raise EditError(f"The nested model '{nested.name}' needs at least one input and one output to be used as a layer.")
+        message = _("The nested model '{name}' needs at least one input and one output to be used as a layer.")
+        raise EditError(message.format(name=nested.name))
     new = spec.copy()
     node_id = node_id.strip() if node_id else unique_id(new, snake_case(nested.name) if not is_valid_id(nested.name) else nested.name)
     check_new_id(new, node_id)
     inputs = list(inputs)
-    check_refs_exist(new, inputs, f"Node '{node_id}'")
+    check_refs_exist(new, inputs, _("Node '{node}'").format(node=node_id))
     if len(inputs) > len(nested.inputs):
-        raise EditError(f"Node '{node_id}': the nested model '{nested.name}' takes {len(nested.inputs)} input(s). Received {len(inputs)}.")
+        message = _("Node '{node}': the nested model '{name}' takes {maximum} input(s). Received {count}.")
+        raise EditError(message.format(node=node_id, name=nested.name, maximum=len(nested.inputs), count=len(inputs)))
     inner = nested.model_dict()
     inner.pop("format", None)
     new.layers.append(LayerSpec(node_id, "Model", {"spec": inner}))
@@ -54,7 +57,7 @@ def replace_nested_model(spec: GraphSpec, layer_id: str, nested: GraphSpec) -> G
     """Swap the graph inside a nested-model layer (its calls keep their wiring)."""
     layer = require_layer(spec, layer_id)
     if layer.type != "Model":
-        raise EditError(f"Layer '{layer_id}' is a {layer.type}, not a nested model.")
+        raise EditError(_("Layer '{layer}' is a {type}, not a nested model.").format(layer=layer_id, type=layer.type))
     new = spec.copy()
     inner = nested.model_dict()
     inner.pop("format", None)
@@ -79,7 +82,8 @@ def add_application(
     """
     type_name = require_type(application)
     if type_name not in table.APPLICATION_TYPES:
-        raise EditError(f"'{application}' is not an application. Expected one of: {', '.join(sorted(table.APPLICATION_TYPES))}.")
+        message = _("'{type}' is not an application. Expected one of: {valid}.")
+        raise EditError(message.format(type=application, valid=", ".join(sorted(table.APPLICATION_TYPES))))
     new = spec.copy()
     merged = table.default_config(type_name)
     merged.update(config or {})
@@ -100,7 +104,7 @@ def set_application_outputs(
     """Choose which inner layers of an application are exposed (in order) and which are frozen."""
     layer = require_layer(spec, layer_id)
     if layer.type not in table.APPLICATION_TYPES:
-        raise EditError(f"Layer '{layer_id}' is a {layer.type}, not an application.")
+        raise EditError(_("Layer '{layer}' is a {type}, not an application.").format(layer=layer_id, type=layer.type))
     new = spec.copy()
     config = new.layer(layer_id).config
     for key, value in (("outputs", list(outputs)), ("frozen", list(frozen))):
@@ -117,10 +121,8 @@ def set_application_outputs(
         for other in new.calls:
             stale = [ref for ref in other.inputs if split_ref(ref)[0] == call.id and split_ref(ref)[1] >= count]
             if stale:
-                raise EditError(
-                    f"Node '{other.id}' uses {', '.join(stale)}, which would no longer exist with {count} exposed "
-                    "output(s); rewire it first."
-                )
+                message = _("Node '{node}' uses {refs}, which would no longer exist with {count} exposed output(s); rewire it first.")
+                raise EditError(message.format(node=other.id, refs=", ".join(stale), count=count))
     return new
 
 
@@ -130,7 +132,8 @@ def insert_on_edge(
     """A new layer placed on the edge into input `position` of `target`: the edge's tensor feeds it, it feeds `target`."""
     call = require_call(spec, target)
     if not 0 <= int(position) < len(call.inputs):
-        raise EditError(f"Node '{target}' has {len(call.inputs)} input(s); there is no edge into input {int(position) + 1}.")
+        message = _("Node '{node}' has {count} input(s); there is no edge into input {position}.")
+        raise EditError(message.format(node=target, count=len(call.inputs), position=int(position) + 1))
     with_node = add_layer(spec, layer_type, [call.inputs[int(position)]], node_id, config, as_output=False)
     refs = list(call.inputs)
     refs[int(position)] = with_node.calls[-1].id

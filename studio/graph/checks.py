@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import deque
 
 from studio.catalog import table
-from studio.gate import check_count
+from studio.gate import check_count, described
 from studio.graph.spec import GraphSpec, Problem, SpecError, is_valid_id, spec_from_dict, split_ref
+from studio.i18n import N_, _
 from studio.limits import Limits, limits
 
 
@@ -66,9 +67,9 @@ def check_spec_limits(spec: GraphSpec, source: str | None = None, active: Limits
     """Refuse (LimitExceeded) a spec that nests models too deeply or has too many nodes, before anything builds it."""
     active = active or limits()
     nodes, depth = spec_extent(spec)
-    source = source or f"the model '{spec.name}'"
-    check_count(source, depth, "nests models {:,} levels deep", "max_model_depth", active)
-    check_count(source, nodes, "has {:,} nodes", "max_nodes", active)
+    source = source or described(_("the model '{name}'").format(name=spec.name))
+    check_count(source, depth, N_("nests models {count} levels deep"), "max_model_depth", active)
+    check_count(source, nodes, N_("has {count} nodes"), "max_nodes", active)
 
 
 def is_source(spec: GraphSpec, call_id: str) -> bool:
@@ -82,20 +83,25 @@ def is_source(spec: GraphSpec, call_id: str) -> bool:
 
 def _check_ids(spec: GraphSpec) -> list[Problem]:
     problems = []
+    texts = {
+        "layer": (
+            N_("duplicate layer id '{id}'; every layer needs its own id"),
+            N_("layer id '{id}' must start with a letter or '_' and use only letters, digits, '_', '.', '-'"),
+        ),
+        "call": (
+            N_("duplicate call id '{id}'; every call needs its own id"),
+            N_("call id '{id}' must start with a letter or '_' and use only letters, digits, '_', '.', '-'"),
+        ),
+    }
     for kind, items in (("layer", spec.layers), ("call", spec.calls)):
+        duplicate, bad = texts[kind]
         seen: set[str] = set()
         for item in items:
             if item.id in seen:
-                problems.append(Problem(item.id, "duplicate_id", f"duplicate {kind} id '{item.id}'; every {kind} needs its own id"))
+                problems.append(Problem(item.id, "duplicate_id", _(duplicate).format(id=item.id)))
             seen.add(item.id)
             if not is_valid_id(item.id):
-                problems.append(
-                    Problem(
-                        item.id,
-                        "bad_id",
-                        f"{kind} id '{item.id}' must start with a letter or '_' and use only letters, digits, '_', '.', '-'",
-                    )
-                )
+                problems.append(Problem(item.id, "bad_id", _(bad).format(id=item.id)))
     return problems
 
 
@@ -103,17 +109,21 @@ def _check_layers(spec: GraphSpec) -> list[Problem]:
     problems = []
     for layer in spec.layers:
         if not spec.calls_of(layer.id):
-            problems.append(Problem(layer.id, "unused_layer", f"layer '{layer.id}' is never called; connect it or delete it"))
+            problems.append(
+                Problem(layer.id, "unused_layer", _("layer '{id}' is never called; connect it or delete it").format(id=layer.id))
+            )
         if layer.type == "Model":
             if nested_spec(layer.config) is None:
                 try:
                     spec_from_dict(layer.config.get("spec"))
                 except SpecError as error:
-                    problems.append(Problem(layer.id, "bad_parameter", f"the nested model's `spec` is not a valid spec: {error}"))
+                    message = _("the nested model's `spec` is not a valid spec: {error}").format(error=error)
+                    problems.append(Problem(layer.id, "bad_parameter", message))
             continue
         if not table.is_known_type(layer.type):
             valid = ", ".join(table.TYPE_NAMES)
-            problems.append(Problem(layer.id, "unknown_type", f"unknown layer type '{layer.type}'. Expected one of: {valid}"))
+            message = _("unknown layer type '{type}'. Expected one of: {valid}").format(type=layer.type, valid=valid)
+            problems.append(Problem(layer.id, "unknown_type", message))
     return problems
 
 
@@ -123,27 +133,34 @@ def _check_calls(spec: GraphSpec) -> list[Problem]:
     for call in spec.calls:
         layer = spec.layer(call.layer)
         if layer is None:
-            problems.append(Problem(call.id, "dangling_input", f"calls layer '{call.layer}', which does not exist"))
+            problems.append(Problem(call.id, "dangling_input", _("calls layer '{layer}', which does not exist").format(layer=call.layer)))
             continue
         for ref in call.inputs:
-            source_id, _ = split_ref(ref)
+            source_id = split_ref(ref)[0]
             if source_id == call.id:
-                problems.append(Problem(call.id, "cycle", f"is wired to itself (input '{ref}'); a layer cannot take its own output"))
+                message = _("is wired to itself (input '{ref}'); a layer cannot take its own output").format(ref=ref)
+                problems.append(Problem(call.id, "cycle", message))
             elif source_id not in call_ids:
-                problems.append(Problem(call.id, "dangling_input", f"input '{ref}' does not exist; expected the id of another node"))
+                message = _("input '{ref}' does not exist; expected the id of another node").format(ref=ref)
+                problems.append(Problem(call.id, "dangling_input", message))
         minimum, maximum = input_arity(spec, layer.id)
         count = len(call.inputs)
         if minimum == 0 and maximum == 0 and count:
-            problems.append(Problem(call.id, "bad_arity", f"{layer.type} starts the graph and takes no inputs. Received {count}"))
+            message = _("{type} starts the graph and takes no inputs. Received {count}").format(type=layer.type, count=count)
+            problems.append(Problem(call.id, "bad_arity", message))
         elif count < minimum:
-            expected = f"exactly {minimum}" if minimum == maximum else f"at least {minimum}"
+            if minimum == maximum:
+                message = _("{type} needs exactly {minimum} input(s). Received {count}")
+            else:
+                message = _("{type} needs at least {minimum} input(s). Received {count}")
             kind = "missing_input" if count == 0 else "bad_arity"
-            problems.append(Problem(call.id, kind, f"{layer.type} needs {expected} input(s). Received {count}"))
+            problems.append(Problem(call.id, kind, message.format(type=layer.type, minimum=minimum, count=count)))
         elif maximum is not None and count > maximum:
-            problems.append(Problem(call.id, "bad_arity", f"{layer.type} takes at most {maximum} input(s). Received {count}"))
+            message = _("{type} takes at most {maximum} input(s). Received {count}").format(type=layer.type, maximum=maximum, count=count)
+            problems.append(Problem(call.id, "bad_arity", message))
     for layer in spec.layers:
         if layer.type == "Input" and len(spec.calls_of(layer.id)) > 1:
-            problems.append(Problem(layer.id, "bad_arity", "an Input is one tensor; it cannot be called more than once"))
+            problems.append(Problem(layer.id, "bad_arity", _("an Input is one tensor; it cannot be called more than once")))
     return problems
 
 
@@ -151,17 +168,19 @@ def _check_inputs_outputs(spec: GraphSpec) -> list[Problem]:
     problems = []
     for ref in spec.inputs:
         if spec.call(ref) is None:
-            problems.append(Problem(ref, "dangling_input", f"model input '{ref}' does not exist"))
+            problems.append(Problem(ref, "dangling_input", _("model input '{ref}' does not exist").format(ref=ref)))
         elif not is_source(spec, ref):
-            problems.append(Problem(ref, "bad_input", f"model input '{ref}' must be an Input node (or an application on its own input)"))
+            message = _("model input '{ref}' must be an Input node (or an application on its own input)").format(ref=ref)
+            problems.append(Problem(ref, "bad_input", message))
     for call in spec.calls:
         if is_source(spec, call.id) and call.id not in spec.inputs:
-            problems.append(Problem(call.id, "bad_input", f"'{call.id}' starts the graph but is not listed in the model's inputs"))
+            message = _("'{node}' starts the graph but is not listed in the model's inputs").format(node=call.id)
+            problems.append(Problem(call.id, "bad_input", message))
     if not spec.outputs:
-        problems.append(Problem(None, "no_outputs", "the model has no outputs; mark at least one node as an output"))
+        problems.append(Problem(None, "no_outputs", _("the model has no outputs; mark at least one node as an output")))
     for ref in spec.outputs:
         if spec.call(split_ref(ref)[0]) is None:
-            problems.append(Problem(split_ref(ref)[0], "dangling_input", f"model output '{ref}' does not exist"))
+            problems.append(Problem(split_ref(ref)[0], "dangling_input", _("model output '{ref}' does not exist").format(ref=ref)))
     return problems
 
 
@@ -259,17 +278,17 @@ def _check_reachability(spec: GraphSpec, cyclic: set[str]) -> list[Problem]:
         if spec.call(call_id) is None or call_id in cyclic:
             continue
         if not ancestors(spec, call_id) & model_inputs:
-            problems.append(Problem(call_id, "unreachable_output", f"output '{ref}' does not depend on any model input"))
+            problems.append(Problem(call_id, "unreachable_output", _("output '{ref}' does not depend on any model input").format(ref=ref)))
     return problems
 
 
 def check_structure(spec: GraphSpec) -> list[Problem]:
     """Every structural problem of a spec, each naming its node; an empty list means Keras may build it."""
     problems = _check_ids(spec) + _check_layers(spec) + _check_calls(spec) + _check_inputs_outputs(spec)
-    _, cycles = topological_order(spec)
+    cycles = topological_order(spec)[1]
     for cycle in cycles:
         loop = " -> ".join([*cycle, cycle[0]])
         for call_id in cycle:
-            problems.append(Problem(call_id, "cycle", f"is part of a cycle: {loop}"))
+            problems.append(Problem(call_id, "cycle", _("is part of a cycle: {loop}").format(loop=loop)))
     problems += _check_reachability(spec, {call_id for cycle in cycles for call_id in cycle})
     return problems

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from studio.graph.checks import descendants
 from studio.graph.edits import EditError, NodeInUseError, follow_outputs, require_call, require_layer
 from studio.graph.spec import GraphSpec, split_ref
+from studio.i18n import _, ngettext
 
 DELETE_MODES = ("refuse", "cascade", "rewire")
 
@@ -18,27 +19,30 @@ def delete_node(spec: GraphSpec, call_id: str, mode: str = "refuse") -> GraphSpe
     """Delete a node. While others use it: 'refuse' (say who), 'cascade' (delete them too) or 'rewire' (connect them to its input)."""
     call = require_call(spec, call_id)
     if mode not in DELETE_MODES:
-        raise EditError(f"Unknown delete mode {mode!r}; expected one of {', '.join(DELETE_MODES)}.")
+        raise EditError(_("Unknown delete mode {mode}; expected one of {modes}.").format(mode=repr(mode), modes=", ".join(DELETE_MODES)))
     users = spec.consumers(call_id)
     new = spec.copy()
     doomed = {call_id}
     if users and mode == "refuse":
-        raise NodeInUseError(
-            f"Cannot delete '{call_id}': {', '.join(users)} {'uses' if len(users) == 1 else 'use'} its output. "
-            "Delete or rewire them first, or choose to delete it with everything downstream, or to reconnect them to its input."
+        message = ngettext(
+            "Cannot delete '{node}': {users} uses its output. Delete or rewire them first, or choose to delete it "
+            "with everything downstream, or to reconnect them to its input.",
+            "Cannot delete '{node}': {users} use its output. Delete or rewire them first, or choose to delete it "
+            "with everything downstream, or to reconnect them to its input.",
+            len(users),
         )
+        raise NodeInUseError(message.format(node=call_id, users=", ".join(users)))
     if mode == "cascade":
         doomed |= set(descendants(spec, call_id))
     elif mode == "rewire" and (users or any(split_ref(ref)[0] == call_id for ref in spec.outputs)):
         if len(call.inputs) != 1:
-            raise EditError(
-                f"Cannot reconnect around '{call_id}': it has {len(call.inputs)} inputs, "
-                "and only a node with exactly one input can be bypassed."
-            )
+            message = _("Cannot reconnect around '{node}': it has {count} inputs, and only a node with exactly one input can be bypassed.")
+            raise EditError(message.format(node=call_id, count=len(call.inputs)))
         replacement = call.inputs[0]
         for other in new.calls:
             if any(split_ref(ref)[0] == call_id and split_ref(ref)[1] > 0 for ref in other.inputs):
-                raise EditError(f"Cannot reconnect '{other.id}': it uses a second output of '{call_id}', which its input cannot replace.")
+                message = _("Cannot reconnect '{user}': it uses a second output of '{node}', which its input cannot replace.")
+                raise EditError(message.format(user=other.id, node=call_id))
             other.inputs = [replacement if split_ref(ref)[0] == call_id else ref for ref in other.inputs]
         outputs = []
         for ref in new.outputs:
@@ -60,7 +64,8 @@ def delete_layer(spec: GraphSpec, layer_id: str) -> GraphSpec:
     require_layer(spec, layer_id)
     calls = [call.id for call in spec.calls_of(layer_id)]
     if calls:
-        raise EditError(f"Cannot delete layer '{layer_id}': nodes {', '.join(calls)} call it; delete those nodes instead.")
+        message = _("Cannot delete layer '{layer}': nodes {nodes} call it; delete those nodes instead.")
+        raise EditError(message.format(layer=layer_id, nodes=", ".join(calls)))
     new = spec.copy()
     new.layers = [layer for layer in new.layers if layer.id != layer_id]
     return new

@@ -16,6 +16,7 @@ from studio.catalog import table
 from studio.graph.checks import input_arity, is_source, nested_spec
 from studio.graph.naming import default_id, unique_id, used_ids
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref, split_ref
+from studio.i18n import _
 
 
 class EditError(ValueError):
@@ -32,18 +33,17 @@ class NodeInUseError(EditError):
 def check_new_id(spec: GraphSpec, node_id: str, allowed: Iterable[str] = ()) -> None:
     """Raise EditError unless `node_id` is a valid id that no other layer or call uses (ids in `allowed` excepted)."""
     if not is_valid_id(node_id):
-        raise EditError(
-            f"Id {node_id!r} is not valid: it must start with a letter or '_' and use only letters, digits, '_', '.', '-'."
-        )
+        message = _("Id {id} is not valid: it must start with a letter or '_' and use only letters, digits, '_', '.', '-'.")
+        raise EditError(message.format(id=repr(node_id)))
     if node_id in used_ids(spec) - set(allowed):
-        raise EditError(f"Id '{node_id}' is already used by another node or layer; choose another id.")
+        raise EditError(_("Id '{id}' is already used by another node or layer; choose another id.").format(id=node_id))
 
 
 def require_call(spec: GraphSpec, call_id: str) -> CallSpec:
     call = spec.call(call_id)
     if call is None:
-        known = ", ".join(call.id for call in spec.calls) or "(none)"
-        raise EditError(f"There is no node '{call_id}'. Nodes: {known}.")
+        known = ", ".join(call.id for call in spec.calls) or _("(none)")
+        raise EditError(_("There is no node '{node}'. Nodes: {known}.").format(node=call_id, known=known))
     return call
 
 
@@ -51,7 +51,7 @@ def require_layer(spec: GraphSpec, layer_id: str) -> LayerSpec:
     """The layer with this id; EditError if there is none."""
     layer = spec.layer(layer_id)
     if layer is None:
-        raise EditError(f"There is no layer '{layer_id}'.")
+        raise EditError(_("There is no layer '{layer}'.").format(layer=layer_id))
     return layer
 
 
@@ -59,14 +59,17 @@ def _check_json(value: object, what: str) -> None:
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise EditError(f"{what} must be plain JSON data (numbers, strings, lists, objects). Received: {value!r}") from error
+        message = _("{what} must be plain JSON data (numbers, strings, lists, objects). Received: {value}")
+        message = message.format(what=what, value=repr(value))
+        raise EditError(message) from error
 
 
 def check_refs_exist(spec: GraphSpec, refs: Sequence[str], where: str) -> None:
     """Raise EditError naming `where` when a ref is not the id (or 'id:k') of a node of the spec."""
     for ref in refs:
         if not isinstance(ref, str) or spec.call(split_ref(ref)[0]) is None:
-            raise EditError(f"{where}: input {ref!r} does not exist; expected the id of a node in this graph.")
+            message = _("{where}: input {ref} does not exist; expected the id of a node in this graph.")
+            raise EditError(message.format(where=where, ref=repr(ref)))
 
 
 def require_type(layer_type: str) -> str:
@@ -74,7 +77,8 @@ def require_type(layer_type: str) -> str:
     try:
         return table.require_type(str(layer_type))
     except KeyError as error:
-        raise EditError(f"Unknown layer type '{layer_type}'. Expected one of: {', '.join(table.TYPE_NAMES)}.") from error
+        message = _("Unknown layer type '{type}'. Expected one of: {valid}.").format(type=layer_type, valid=", ".join(table.TYPE_NAMES))
+        raise EditError(message) from error
 
 
 def check_arity(spec: GraphSpec, layer_id: str, count: int, node: str) -> None:
@@ -82,9 +86,11 @@ def check_arity(spec: GraphSpec, layer_id: str, count: int, node: str) -> None:
     minimum, maximum = input_arity(spec, layer_id)
     layer = spec.layer(layer_id)
     if maximum == 0 and count:
-        raise EditError(f"Node '{node}': {layer.type} starts the graph and takes no inputs. Received {count}.")
+        message = _("Node '{node}': {type} starts the graph and takes no inputs. Received {count}.")
+        raise EditError(message.format(node=node, type=layer.type, count=count))
     if maximum is not None and count > maximum:
-        raise EditError(f"Node '{node}': {layer.type} takes at most {maximum} input(s). Received {count}.")
+        message = _("Node '{node}': {type} takes at most {maximum} input(s). Received {count}.")
+        raise EditError(message.format(node=node, type=layer.type, maximum=maximum, count=count))
 
 
 def output_refs_of(spec: GraphSpec, call_id: str) -> list[str]:
@@ -133,9 +139,9 @@ def outputs_change(before: GraphSpec, after: GraphSpec) -> str | None:
     """What an edit did to the model's outputs, in words ("Outputs now: dense_2 (was dense_1)"), or None when unchanged."""
     if before.outputs == after.outputs or not {call.id for call in before.calls} & {call.id for call in after.calls}:
         return None  # unchanged, or another model altogether (a preset or a file opened)
-    now = ", ".join(after.outputs) or "none"
-    was = ", ".join(before.outputs) or "none"
-    return f"Outputs now: {now} (was {was})."
+    now = ", ".join(after.outputs) or _("none")
+    was = ", ".join(before.outputs) or _("none")
+    return _("Outputs now: {now} (was {was}).").format(now=now, was=was)
 
 
 def sync_source(spec: GraphSpec, call_id: str) -> None:
@@ -167,9 +173,10 @@ def add_layer(
     """
     type_name = require_type(layer_type)
     if type_name == "Model":
-        raise EditError("A nested model is added with 'Insert a nested model', from a preset or a spec file.")
+        raise EditError(_("A nested model is added with 'Insert a nested model', from a preset or a spec file."))
     if type_name in table.APPLICATION_TYPES:
-        raise EditError(f"{type_name} is an application: add it as an application, which picks its outputs and frozen layers.")
+        message = _("{type} is an application: add it as an application, which picks its outputs and frozen layers.")
+        raise EditError(message.format(type=type_name))
     new = spec.copy()
     merged = table.default_config(type_name)
     merged.update(config or {})
@@ -184,30 +191,29 @@ def append_node(new: GraphSpec, type_name: str, config: dict, inputs: Sequence[s
     """Append a layer and its one call to `new` (a copy being edited), checking id, config, inputs and arity."""
     node_id = node_id.strip() if node_id else default_id(new, type_name)
     check_new_id(new, node_id)
-    _check_json(config, f"The config of '{node_id}'")
+    _check_json(config, _("The config of '{node}'").format(node=node_id))
     inputs = list(inputs)
-    check_refs_exist(new, inputs, f"Node '{node_id}'")
+    check_refs_exist(new, inputs, _("Node '{node}'").format(node=node_id))
     new.layers.append(LayerSpec(node_id, type_name, config))
     new.calls.append(CallSpec(node_id, node_id, inputs))
     check_arity(new, node_id, len(inputs), node_id)
     return node_id
 
 
-def call_again(
-    spec: GraphSpec, layer_id: str, inputs: Sequence[str], node_id: str | None = None, as_output: bool = True
-) -> GraphSpec:
+def call_again(spec: GraphSpec, layer_id: str, inputs: Sequence[str], node_id: str | None = None, as_output: bool = True) -> GraphSpec:
     """A new call of an existing layer (a shared layer: one set of weights, several calls)."""
     layer = require_layer(spec, layer_id)
     if layer.type == "Input":
-        raise EditError(f"'{layer_id}' is an Input: an Input is one tensor and cannot be called again.")
+        raise EditError(_("'{layer}' is an Input: an Input is one tensor and cannot be called again.").format(layer=layer_id))
     new = spec.copy()
     node_id = node_id.strip() if node_id else unique_id(new, layer_id)
     check_new_id(new, node_id)
     inputs = list(inputs)
-    check_refs_exist(new, inputs, f"Node '{node_id}'")
-    minimum, _ = input_arity(new, layer_id)
+    check_refs_exist(new, inputs, _("Node '{node}'").format(node=node_id))
+    minimum = input_arity(new, layer_id)[0]
     if len(inputs) < max(minimum, 1):
-        raise EditError(f"Node '{node_id}': a new call of '{layer_id}' needs its input(s); choose at least {max(minimum, 1)}.")
+        message = _("Node '{node}': a new call of '{layer}' needs its input(s); choose at least {count}.")
+        raise EditError(message.format(node=node_id, layer=layer_id, count=max(minimum, 1)))
     new.calls.append(CallSpec(node_id, layer_id, inputs))
     check_arity(new, layer_id, len(inputs), node_id)
     follow_outputs(spec, new, as_output)
@@ -221,10 +227,11 @@ def set_params(spec: GraphSpec, layer_id: str, config: dict) -> GraphSpec:
     """Replace a layer's config (Keras checks the values when the graph is rebuilt)."""
     layer = require_layer(spec, layer_id)
     if not isinstance(config, dict):
-        raise EditError(f"The config of '{layer_id}' must be an object of parameters. Received: {config!r}")
-    _check_json(config, f"The config of '{layer_id}'")
+        message = _("The config of '{node}' must be an object of parameters. Received: {value}")
+        raise EditError(message.format(node=layer_id, value=repr(config)))
+    _check_json(config, _("The config of '{node}'").format(node=layer_id))
     if layer.type == "Model" and nested_spec(config) is None:
-        raise EditError(f"The config of nested model '{layer_id}' must hold a valid spec under 'spec'.")
+        raise EditError(_("The config of nested model '{node}' must hold a valid spec under 'spec'.").format(node=layer_id))
     new = spec.copy()
     new.layer(layer_id).config = json.loads(json.dumps(config))
     return new
@@ -251,7 +258,7 @@ def set_trainable(spec: GraphSpec, layer_id: str, trainable: bool) -> GraphSpec:
 def set_model_name(spec: GraphSpec, name: str) -> GraphSpec:
     """Rename the model itself."""
     if not isinstance(name, str) or not name.strip():
-        raise EditError(f"The model name must be a non-empty text. Received: {name!r}")
+        raise EditError(_("The model name must be a non-empty text. Received: {value}").format(value=repr(name)))
     new = spec.copy()
     new.name = name.strip()
     return new
@@ -268,7 +275,7 @@ def rename(spec: GraphSpec, old: str, new_id: str) -> GraphSpec:
     call = spec.call(old)
     layer = spec.layer(old)
     if call is None and layer is None:
-        raise EditError(f"There is no node or layer '{old}' to rename.")
+        raise EditError(_("There is no node or layer '{node}' to rename.").format(node=old))
     if new_id == old:
         return spec.copy()
     rename_layer = layer is not None and (call is None or (call.layer == old and len(spec.calls_of(old)) == 1))

@@ -33,6 +33,7 @@ from studio.graph import blocks, deletion, edits, layout, wiring
 from studio.graph.edits import EditError
 from studio.graph.presets import load_preset
 from studio.graph.spec import GraphSpec, SpecError, spec_from_dict
+from studio.i18n import _
 
 Intent = Mapping[str, Any]
 VIEW_ONLY = frozenset({"move", "layout"})  # they change the picture (the layout), never the model
@@ -41,14 +42,19 @@ VIEW_ONLY = frozenset({"move", "layout"})  # they change the picture (the layout
 def _field(intent: Intent, name: str, kind: type | tuple[type, ...] = str) -> Any:
     value = intent.get(name)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise EditError(f"The '{intent.get('kind')}' request needs '{name}'. Received: {value!r}")
+        message = _("The '{kind}' request needs '{name}'. Received: {value}")
+        raise EditError(message.format(kind=intent.get("kind"), name=name, value=repr(value)))
     return value
 
 
 def _refs(intent: Intent, name: str) -> list[str]:
     value = intent.get(name) or []
     if not isinstance(value, (list, tuple)) or not all(isinstance(ref, str) and ref for ref in value):
-        raise EditError(f"'{name}' must be a list of node ids such as [\"dense\", \"vgg16:3\"]. Received: {value!r}")
+        raise EditError(
+            _("'{name}' must be a list of node ids such as {example}. Received: {value}").format(
+                name=name, example='["dense", "vgg16:3"]', value=repr(value)
+            )
+        )
     return list(value)
 
 
@@ -60,7 +66,8 @@ def _add_node(spec: GraphSpec, intent: Intent) -> GraphSpec:
         try:
             nested = load_preset(str(intent["preset"])) if intent.get("preset") else spec_from_dict(intent.get("spec"))
         except (SpecError, KeyError) as error:
-            raise EditError(f"A nested model needs its graph under 'spec' or a preset's name under 'preset': {error}") from error
+            message = _("A nested model needs its graph under 'spec' or a preset's name under 'preset': {error}").format(error=error)
+            raise EditError(message) from error
         return blocks.add_nested_model(spec, nested, inputs, node_id, as_output)
     if type_name in table.APPLICATION_TYPES:
         config = dict(config or {})
@@ -94,7 +101,7 @@ def _duplicate(spec: GraphSpec, intent: Intent) -> GraphSpec:
 def _move(spec: GraphSpec, intent: Intent) -> GraphSpec:
     positions = intent.get("positions")
     if not isinstance(positions, Mapping):
-        raise EditError(f"'move' needs 'positions': node id -> [x, y]. Received: {positions!r}")
+        raise EditError(_("'move' needs 'positions': node id -> [x, y]. Received: {value}").format(value=repr(positions)))
     return layout.move_nodes(spec, positions)
 
 
@@ -105,10 +112,10 @@ def _layout(spec: GraphSpec, intent: Intent) -> GraphSpec:
 def _edge_positions(spec: GraphSpec, edge_ids: list[str]) -> dict[str, list[int]]:
     by_target: dict[str, list[int]] = {}
     for edge_id in edge_ids:
-        target, _, position = str(edge_id).rpartition("/")
+        target, _slash, position = str(edge_id).rpartition("/")
         call = spec.call(target)
         if call is None or not position.isdigit() or int(position) >= len(call.inputs):
-            raise EditError(f"There is no edge '{edge_id}' in the graph; edges are named 'target/position'.")
+            raise EditError(_("There is no edge '{edge}' in the graph; edges are named 'target/position'.").format(edge=edge_id))
         by_target.setdefault(target, []).append(int(position))
     return by_target
 
@@ -135,9 +142,17 @@ def _toggle_output(spec: GraphSpec, intent: Intent) -> GraphSpec:
 
 
 _APPLY: dict[str, Callable[[GraphSpec, Intent], GraphSpec]] = {
-    "add_node": _add_node, "insert": _insert, "connect": _connect, "disconnect": _disconnect, "delete": _delete,
-    "share": _share, "toggle_output": _toggle_output, "set_param": _set_param, "duplicate": _duplicate,
-    "move": _move, "layout": _layout,
+    "add_node": _add_node,
+    "insert": _insert,
+    "connect": _connect,
+    "disconnect": _disconnect,
+    "delete": _delete,
+    "share": _share,
+    "toggle_output": _toggle_output,
+    "set_param": _set_param,
+    "duplicate": _duplicate,
+    "move": _move,
+    "layout": _layout,
 }
 INTENT_KINDS = tuple(_APPLY)
 _PLACED = {"add_node": "position"}  # intents whose new node goes where it was dropped
@@ -146,10 +161,10 @@ _PLACED = {"add_node": "position"}  # intents whose new node goes where it was d
 def apply_intent(spec: GraphSpec, intent: Intent) -> GraphSpec:
     """A new spec with the intent applied (view-only intents change only its layout); EditError says why not."""
     if not isinstance(intent, Mapping):
-        raise EditError(f"An edit request must be an object with a 'kind'. Received: {intent!r}")
+        raise EditError(_("An edit request must be an object with a 'kind'. Received: {value}").format(value=repr(intent)))
     kind = intent.get("kind")
     if kind not in _APPLY:
-        raise EditError(f"Unknown edit '{kind}'; expected one of {', '.join(INTENT_KINDS)}.")
+        raise EditError(_("Unknown edit '{kind}'; expected one of {kinds}.").format(kind=kind, kinds=", ".join(INTENT_KINDS)))
     new = _APPLY[kind](spec, intent)
     if intent.get(_PLACED.get(kind, "")) is not None:
         return layout.place_new_nodes(spec, new, point=intent.get(_PLACED[kind]))

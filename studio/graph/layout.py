@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from studio.graph.checks import topological_order
 from studio.graph.edits import EditError
 from studio.graph.spec import LAYOUT_DIRECTIONS, GraphSpec, split_ref
+from studio.i18n import _
 
 COLUMN_WIDTH = 250.0  # top-down: horizontal distance between neighbouring node origins
 ROW_HEIGHT = 170.0  # top-down: vertical distance between graph depths
@@ -76,7 +77,8 @@ def with_layout(spec: GraphSpec, positions: Mapping[str, tuple[float, float]] | 
     """A copy of the spec whose layout keeps these positions (of existing nodes) and direction; the model is unchanged."""
     direction = direction or layout_direction(spec)
     if direction not in LAYOUT_DIRECTIONS:
-        raise EditError(f"The layout direction must be 'TB' (top-down) or 'LR' (left-right). Received: {direction!r}")
+        message = _("The layout direction must be 'TB' (top-down) or 'LR' (left-right). Received: {value}")
+        raise EditError(message.format(value=repr(direction)))
     new = spec.copy()
     layout: dict = {} if direction == "TB" else {"direction": direction}
     kept = {call_id: [round(float(x)), round(float(y))] for call_id, (x, y) in (positions or {}).items() if spec.call(call_id)}
@@ -93,7 +95,7 @@ def move_nodes(spec: GraphSpec, moved: Mapping[str, object]) -> GraphSpec:
         if spec.call(call_id) is None:
             continue
         if not isinstance(point, (list, tuple)) or len(point) != 2 or not all(isinstance(v, (int, float)) for v in point):
-            raise EditError(f"A position must be [x, y] numbers. Received for '{call_id}': {point!r}")
+            raise EditError(_("A position must be [x, y] numbers. Received for '{node}': {value}").format(node=call_id, value=repr(point)))
         positions[call_id] = (float(point[0]), float(point[1]))
     return with_layout(spec, positions)
 
@@ -109,7 +111,7 @@ def place_new_nodes(before: GraphSpec, after: GraphSpec, point: object) -> Graph
     if not new_ids:
         return after
     if not isinstance(point, (list, tuple)) or len(point) != 2 or not all(isinstance(v, (int, float)) for v in point):
-        raise EditError(f"A drop position must be [x, y] numbers. Received: {point!r}")
+        raise EditError(_("A drop position must be [x, y] numbers. Received: {value}").format(value=repr(point)))
     positions = {**layout_positions(before)}
     x, y = float(point[0]), float(point[1])
     for offset, call_id in enumerate(new_ids):
@@ -120,7 +122,7 @@ def place_new_nodes(before: GraphSpec, after: GraphSpec, point: object) -> Graph
 def _auto_layout(spec: GraphSpec) -> Positions:
     """Layered (Sugiyama-style) layout: depth = longest path from a source, long edges split by dummy
     points so they get their own lane, rows ordered by barycentre sweeps, x placed under the inputs."""
-    order, _ = topological_order(spec)
+    order = topological_order(spec)[0]
     ordered = order + [call.id for call in spec.calls if call.id not in set(order)]
     parents = {call.id: [split_ref(ref)[0] for ref in call.inputs if spec.call(split_ref(ref)[0])] for call in spec.calls}
     depth: dict[str, int] = {}
@@ -147,7 +149,7 @@ def _auto_layout(spec: GraphSpec) -> Positions:
             down[upper].append((call.id, -offset))  # a parent sits at child.x + offset
     index = {node: float(i) for row in rows.values() for i, node in enumerate(row)}
     levels = sorted(rows)
-    for _ in range(4):
+    for _sweep in range(4):
         for level in levels[1:]:
             _sort_row(rows[level], index, up)
         for level in levels[-2::-1]:
@@ -155,7 +157,7 @@ def _auto_layout(spec: GraphSpec) -> Positions:
     x = {node: 0.0 for row in rows.values() for node in row}
     for level in levels:
         _place_row(rows[level], x, {node: [] for node in rows[level]})
-    for _ in range(6):
+    for _pass in range(6):
         for level in levels[1:]:
             _place_row(rows[level], x, {node: [(x[other] - offset) for other, offset in up[node]] for node in rows[level]})
         for level in levels[-2::-1]:

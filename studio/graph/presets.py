@@ -7,8 +7,10 @@ from functools import cache
 from pathlib import Path
 
 from studio.graph.spec import GraphSpec, SpecError, load_spec, spec_from_json
+from studio.i18n import _
+from studio.paths import presets_dir
 
-PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
+PRESETS_DIR = presets_dir()
 PRESET_ORDER = ("mnist_mlp", "encoder", "decoder", "autoencoder", "multi_io", "shared_embedding", "vgg16_features")
 
 
@@ -36,14 +38,14 @@ def _preset_text(key: str) -> str:
 def load_preset(key: str) -> GraphSpec:
     """A fresh copy of a preset's spec; an unknown key raises SpecError listing the valid ones."""
     if key not in preset_names():
-        raise SpecError(f"Unknown preset '{key}'. Expected one of: {', '.join(preset_names())}")
+        raise SpecError(_("Unknown preset '{key}'. Expected one of: {valid}").format(key=key, valid=", ".join(preset_names())))
     return spec_from_json(_preset_text(key))
 
 
 def preset_info(key: str) -> PresetInfo:
-    """Name, tutorial section and description of a preset."""
+    """Name, tutorial section and description (in the current language) of a preset."""
     spec = load_preset(key)
-    return PresetInfo(key=key, name=spec.name, section=spec.section, description=spec.description)
+    return PresetInfo(key=key, name=spec.name, section=spec.section, description=_(spec.description) if spec.description else "")
 
 
 def resolve_spec(argument: str) -> GraphSpec:
@@ -52,5 +54,6 @@ def resolve_spec(argument: str) -> GraphSpec:
         return load_preset(argument)
     path = Path(argument)
     if path.suffix.lower() != ".json" and not path.exists():
-        raise SpecError(f"'{argument}' is neither a preset ({', '.join(preset_names())}) nor a JSON spec file")
+        message = _("'{argument}' is neither a preset ({presets}) nor a JSON spec file")
+        raise SpecError(message.format(argument=argument, presets=", ".join(preset_names())))
     return load_spec(path)

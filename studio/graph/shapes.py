@@ -8,6 +8,8 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
+from studio.i18n import ngettext
+
 MAX_SHAPES_SHOWN = 3
 
 
@@ -30,4 +32,5 @@ def shapes_text(shapes: Sequence[Sequence], limit: int | None = MAX_SHAPES_SHOWN
     texts = [shape_text(shape) for shape in shapes]
     if limit is None or len(texts) <= limit:
         return ", ".join(texts)
-    return ", ".join(texts[: max(limit - 1, 1)]) + f", ... ({len(texts)} outputs)"
+    more = ngettext("{count} output", "{count} outputs", len(texts)).format(count=len(texts))
+    return ", ".join(texts[: max(limit - 1, 1)]) + f", ... ({more})"

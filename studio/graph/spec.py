@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.gate import LimitExceeded, load_json, read_file
+from studio.i18n import _
 
 FORMAT = "keras-functional-studio/1"
 LAYOUT_DIRECTIONS = ("TB", "LR")
@@ -58,7 +59,7 @@ class Problem:
 
     def text(self) -> str:
         """The problem as one line, prefixed with the node it belongs to."""
-        return f"Node '{self.node}': {self.message}" if self.node else self.message
+        return _("Node '{node}': {message}").format(node=self.node, message=self.message) if self.node else self.message
 
 
 @dataclass
@@ -173,83 +174,111 @@ def is_valid_id(identifier: object) -> bool:
     return isinstance(identifier, str) and bool(_ID_PATTERN.match(identifier))
 
 
-def _require(condition: bool, message: str, node: str | None = None) -> None:
-    if not condition:
-        raise SpecError(message, node=node)
-
-
 def _layer_from_dict(data: Any, position: int) -> LayerSpec:
-    _require(isinstance(data, dict), f"layers[{position}] must be an object with id, type and config. Received: {data!r}")
+    if not isinstance(data, dict):
+        raise SpecError(
+            _("layers[{position}] must be an object with id, type and config. Received: {value}").format(
+                position=position, value=repr(data)
+            )
+        )
     layer_id = data.get("id")
-    _require(isinstance(layer_id, str) and layer_id != "", f"layers[{position}] needs a non-empty string `id`. Received: {layer_id!r}")
+    if not (isinstance(layer_id, str) and layer_id != ""):
+        raise SpecError(
+            _("layers[{position}] needs a non-empty string `id`. Received: {value}").format(position=position, value=repr(layer_id))
+        )
     layer_type = data.get("type")
-    _require(
-        isinstance(layer_type, str) and layer_type != "",
-        f"`type` must be a layer type name such as 'Dense'. Received: {layer_type!r}",
-        layer_id,
-    )
+    if not (isinstance(layer_type, str) and layer_type != ""):
+        raise SpecError(
+            _("`type` must be a layer type name such as 'Dense'. Received: {value}").format(value=repr(layer_type)), node=layer_id
+        )
     config = data.get("config", {})
-    _require(isinstance(config, dict), f"`config` must be an object of parameters. Received: {config!r}", layer_id)
+    if not isinstance(config, dict):
+        raise SpecError(_("`config` must be an object of parameters. Received: {value}").format(value=repr(config)), node=layer_id)
     trainable = data.get("trainable", True)
-    _require(isinstance(trainable, bool), f"`trainable` must be true or false. Received: {trainable!r}", layer_id)
+    if not isinstance(trainable, bool):
+        raise SpecError(_("`trainable` must be true or false. Received: {value}").format(value=repr(trainable)), node=layer_id)
     unknown = set(data) - {"id", "type", "config", "trainable"}
-    _require(not unknown, f"unknown keys {sorted(unknown)}; a layer has id, type, config, trainable", layer_id)
+    if unknown:
+        raise SpecError(_("unknown keys {keys}; a layer has id, type, config, trainable").format(keys=sorted(unknown)), node=layer_id)
     return LayerSpec(id=layer_id, type=layer_type, config=copy.deepcopy(config), trainable=trainable)
 
 
 def _call_from_dict(data: Any, position: int) -> CallSpec:
-    _require(isinstance(data, dict), f"calls[{position}] must be an object with id, layer and inputs. Received: {data!r}")
+    if not isinstance(data, dict):
+        raise SpecError(
+            _("calls[{position}] must be an object with id, layer and inputs. Received: {value}").format(
+                position=position, value=repr(data)
+            )
+        )
     call_id = data.get("id")
-    _require(isinstance(call_id, str) and call_id != "", f"calls[{position}] needs a non-empty string `id`. Received: {call_id!r}")
+    if not (isinstance(call_id, str) and call_id != ""):
+        raise SpecError(
+            _("calls[{position}] needs a non-empty string `id`. Received: {value}").format(position=position, value=repr(call_id))
+        )
     layer_id = data.get("layer", call_id)
-    _require(isinstance(layer_id, str), f"`layer` must be a layer id. Received: {layer_id!r}", call_id)
+    if not isinstance(layer_id, str):
+        raise SpecError(_("`layer` must be a layer id. Received: {value}").format(value=repr(layer_id)), node=call_id)
     inputs = data.get("inputs", [])
-    _require(
-        isinstance(inputs, list) and all(isinstance(ref, str) for ref in inputs),
-        f"`inputs` must be a list of call ids. Received: {inputs!r}",
-        call_id,
-    )
+    if not (isinstance(inputs, list) and all(isinstance(ref, str) for ref in inputs)):
+        raise SpecError(_("`inputs` must be a list of call ids. Received: {value}").format(value=repr(inputs)), node=call_id)
     unknown = set(data) - {"id", "layer", "inputs"}
-    _require(not unknown, f"unknown keys {sorted(unknown)}; a call has id, layer, inputs", call_id)
+    if unknown:
+        raise SpecError(_("unknown keys {keys}; a call has id, layer, inputs").format(keys=sorted(unknown)), node=call_id)
     return CallSpec(id=call_id, layer=layer_id, inputs=list(inputs))
 
 
 def _layout_from_dict(layout: Any) -> dict[str, Any]:
-    _require(isinstance(layout, dict), f"`layout` must be an object with direction and positions. Received: {layout!r}")
+    if not isinstance(layout, dict):
+        raise SpecError(_("`layout` must be an object with direction and positions. Received: {value}").format(value=repr(layout)))
     unknown = set(layout) - {"direction", "positions"}
-    _require(not unknown, f"unknown keys {sorted(unknown)} in `layout`; it has direction and positions")
+    if unknown:
+        raise SpecError(_("unknown keys {keys} in `layout`; it has direction and positions").format(keys=sorted(unknown)))
     direction = layout.get("direction", "TB")
-    _require(direction in LAYOUT_DIRECTIONS, f"`layout.direction` must be 'TB' or 'LR'. Received: {direction!r}")
+    if direction not in LAYOUT_DIRECTIONS:
+        raise SpecError(_("`layout.direction` must be 'TB' or 'LR'. Received: {value}").format(value=repr(direction)))
     positions = layout.get("positions", {})
-    _require(isinstance(positions, dict), f"`layout.positions` must map node ids to [x, y]. Received: {positions!r}")
+    if not isinstance(positions, dict):
+        raise SpecError(_("`layout.positions` must map node ids to [x, y]. Received: {value}").format(value=repr(positions)))
     for node, point in positions.items():
-        _require(
-            isinstance(point, list) and len(point) == 2
-            and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in point),
-            f"`layout.positions` must map node ids to [x, y] numbers. Received for '{node}': {point!r}",
-        )
+        if not (
+            isinstance(point, list)
+            and len(point) == 2
+            and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in point)
+        ):
+            raise SpecError(
+                _("`layout.positions` must map node ids to [x, y] numbers. Received for '{node}': {value}").format(
+                    node=node, value=repr(point)
+                )
+            )
     return copy.deepcopy(layout)
 
 
 def spec_from_dict(data: Any) -> GraphSpec:
     """Read a spec from plain data; malformed data raises :class:`SpecError` saying what is wrong."""
-    _require(
-        isinstance(data, dict), f"A spec must be a JSON object with layers, calls, inputs and outputs. Received: {type(data).__name__}"
-    )
+    if not isinstance(data, dict):
+        raise SpecError(
+            _("A spec must be a JSON object with layers, calls, inputs and outputs. Received: {kind}").format(kind=type(data).__name__)
+        )
     form = data.get("format", FORMAT)
-    _require(form == FORMAT, f"Unsupported spec format {form!r}; expected {FORMAT!r}")
+    if form != FORMAT:
+        raise SpecError(_("Unsupported spec format {received}; expected {expected}").format(received=repr(form), expected=repr(FORMAT)))
     name = data.get("name", "model")
-    _require(isinstance(name, str) and name.strip() != "", f"`name` must be a non-empty string. Received: {name!r}")
+    if not (isinstance(name, str) and name.strip() != ""):
+        raise SpecError(_("`name` must be a non-empty string. Received: {value}").format(value=repr(name)))
     for key in ("layers", "calls", "inputs", "outputs"):
-        _require(isinstance(data.get(key, []), list), f"`{key}` must be a list. Received: {data.get(key)!r}")
+        if not isinstance(data.get(key, []), list):
+            raise SpecError(_("`{key}` must be a list. Received: {value}").format(key=key, value=repr(data.get(key))))
     for key in ("inputs", "outputs"):
         refs = data.get(key, [])
-        _require(all(isinstance(ref, str) for ref in refs), f"`{key}` must list call ids as strings. Received: {refs!r}")
+        if not all(isinstance(ref, str) for ref in refs):
+            raise SpecError(_("`{key}` must list call ids as strings. Received: {value}").format(key=key, value=repr(refs)))
     for key in ("description", "section"):
-        _require(isinstance(data.get(key, ""), str), f"`{key}` must be a string. Received: {data.get(key)!r}")
+        if not isinstance(data.get(key, ""), str):
+            raise SpecError(_("`{key}` must be a string. Received: {value}").format(key=key, value=repr(data.get(key))))
     known = {"format", "name", "description", "section", "layers", "calls", "inputs", "outputs", "layout"}
     unknown = set(data) - known
-    _require(not unknown, f"Unknown keys {sorted(unknown)} in spec; expected {sorted(known)}")
+    if unknown:
+        raise SpecError(_("Unknown keys {keys} in spec; expected {known}").format(keys=sorted(unknown), known=sorted(known)))
     return GraphSpec(
         name=name,
         layers=[_layer_from_dict(item, i) for i, item in enumerate(data.get("layers", []))],
@@ -269,7 +298,10 @@ def spec_from_json(text: str, source: str = "the spec") -> GraphSpec:
     except LimitExceeded as error:
         raise SpecError([Problem(None, "limit", str(error))]) from error
     except json.JSONDecodeError as error:
-        raise SpecError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from error
+        message = _("Not valid JSON: {reason} at line {line}, column {column}").format(
+            reason=error.msg, line=error.lineno, column=error.colno
+        )
+        raise SpecError(message) from error
     return spec_from_dict(data)
 
 
@@ -281,7 +313,7 @@ def load_spec(path: str | Path) -> GraphSpec:
     except LimitExceeded as error:
         raise SpecError([Problem(None, "limit", str(error))]) from error
     except OSError as error:
-        raise SpecError(f"Cannot read spec file '{path}': {error.strerror or error}") from error
+        raise SpecError(_("Cannot read spec file '{path}': {reason}").format(path=path, reason=error.strerror or error)) from error
     except UnicodeDecodeError as error:
-        raise SpecError(f"Spec file '{path}' is not UTF-8 text; expected a JSON spec") from error
+        raise SpecError(_("Spec file '{path}' is not UTF-8 text; expected a JSON spec").format(path=path)) from error
     return spec_from_json(text, str(path))

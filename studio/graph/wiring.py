@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from studio.graph.checks import ancestors, is_source
 from studio.graph.edits import EditError, check_arity, check_refs_exist, follow_outputs, require_call, sync_source
 from studio.graph.spec import GraphSpec, make_ref, split_ref
+from studio.i18n import _
 
 
 def _path(spec: GraphSpec, start: str, goal: str) -> list[str]:
@@ -36,19 +37,18 @@ def set_inputs(spec: GraphSpec, call_id: str, refs: Sequence[str]) -> GraphSpec:
     layer = spec.layer(call.layer)
     refs = list(refs)
     if layer is not None and layer.type == "Input" and refs:
-        raise EditError(f"Node '{call_id}' is an Input: it starts the graph and takes no inputs.")
+        raise EditError(_("Node '{node}' is an Input: it starts the graph and takes no inputs.").format(node=call_id))
     for ref in refs:
         source = split_ref(ref)[0] if isinstance(ref, str) else ref
         if source == call_id:
-            raise EditError(f"Node '{call_id}' cannot take its own output: a layer wired to itself makes a cycle.")
-    check_refs_exist(spec, refs, f"Node '{call_id}'")
+            raise EditError(_("Node '{node}' cannot take its own output: a layer wired to itself makes a cycle.").format(node=call_id))
+    check_refs_exist(spec, refs, _("Node '{node}'").format(node=call_id))
     for ref in refs:
         source = split_ref(ref)[0]
         if call_id in ancestors(spec, source):
             loop = " → ".join([*_path(spec, call_id, source), call_id])
-            raise EditError(
-                f"Wiring '{ref}' into '{call_id}' would make a cycle: {loop}. A model's graph must flow one way."
-            )
+            message = _("Wiring '{ref}' into '{node}' would make a cycle: {loop}. A model's graph must flow one way.")
+            raise EditError(message.format(ref=ref, node=call_id, loop=loop))
     if layer is not None:
         check_arity(spec, layer.id, len(refs), call_id)
     new = spec.copy()
@@ -63,7 +63,8 @@ def move_input(spec: GraphSpec, call_id: str, position: int, offset: int) -> Gra
     refs = list(require_call(spec, call_id).inputs)
     target = position + offset
     if not 0 <= position < len(refs) or not 0 <= target < len(refs):
-        raise EditError(f"Node '{call_id}' has {len(refs)} input(s); cannot move input {position + 1} by {offset}.")
+        message = _("Node '{node}' has {count} input(s); cannot move input {position} by {offset}.")
+        raise EditError(message.format(node=call_id, count=len(refs), position=position + 1, offset=offset))
     refs[position], refs[target] = refs[target], refs[position]
     return set_inputs(spec, call_id, refs)
 
@@ -71,10 +72,10 @@ def move_input(spec: GraphSpec, call_id: str, position: int, offset: int) -> Gra
 def set_outputs(spec: GraphSpec, refs: Sequence[str]) -> GraphSpec:
     """The model's outputs, in order."""
     refs = list(refs)
-    check_refs_exist(spec, refs, "Model outputs")
+    check_refs_exist(spec, refs, _("Model outputs"))
     duplicates = sorted({ref for ref in refs if refs.count(ref) > 1})
     if duplicates:
-        raise EditError(f"Model outputs list {', '.join(duplicates)} more than once; each output is listed once.")
+        raise EditError(_("Model outputs list {refs} more than once; each output is listed once.").format(refs=", ".join(duplicates)))
     new = spec.copy()
     new.outputs = refs
     return new
@@ -90,13 +91,15 @@ def toggle_output(spec: GraphSpec, ref: str) -> GraphSpec:
 def set_model_inputs(spec: GraphSpec, refs: Sequence[str]) -> GraphSpec:
     """The model's inputs, in order; each must start the graph (an Input, or an application on its own input)."""
     refs = list(refs)
-    check_refs_exist(spec, refs, "Model inputs")
+    check_refs_exist(spec, refs, _("Model inputs"))
     for ref in refs:
         if not is_source(spec, ref):
-            raise EditError(f"'{ref}' cannot be a model input: only an Input node (or an application on its own input) can.")
+            message = _("'{ref}' cannot be a model input: only an Input node (or an application on its own input) can.")
+            raise EditError(message.format(ref=ref))
     missing = [call.id for call in spec.calls if is_source(spec, call.id) and call.id not in refs]
     if missing:
-        raise EditError(f"{', '.join(missing)} start(s) the graph and must be listed among the model inputs (or deleted).")
+        message = _("{nodes} start(s) the graph and must be listed among the model inputs (or deleted).")
+        raise EditError(message.format(nodes=", ".join(missing)))
     new = spec.copy()
     new.inputs = refs
     return new
@@ -107,14 +110,13 @@ def move_in_list(items: Sequence[str], position: int, offset: int) -> list[str]:
     items = list(items)
     target = position + offset
     if not 0 <= position < len(items) or not 0 <= target < len(items):
-        raise EditError(f"Cannot move item {position + 1} of {len(items)} by {offset}.")
+        message = _("Cannot move item {position} of {count} by {offset}.")
+        raise EditError(message.format(position=position + 1, count=len(items), offset=offset))
     items[position], items[target] = items[target], items[position]
     return items
 
 
-def connect(
-    spec: GraphSpec, source: str, target: str, slot: int | None = None, source_output: int = 0, replace: bool = False
-) -> GraphSpec:
+def connect(spec: GraphSpec, source: str, target: str, slot: int | None = None, source_output: int = 0, replace: bool = False) -> GraphSpec:
     """Feed output `source_output` of node `source` into input slot `slot` of `target` (appended when None).
 
     With `replace`, the edge takes the place of the one in that slot (an occupied slot); otherwise it is inserted there.
@@ -125,7 +127,8 @@ def connect(
     ref = make_ref(source, int(source_output or 0))
     position = len(refs) if slot is None else int(slot)
     if not 0 <= position <= len(refs):
-        raise EditError(f"Node '{target}' has {len(refs)} input(s); input slot {position + 1} does not exist yet.")
+        message = _("Node '{node}' has {count} input(s); input slot {slot} does not exist yet.")
+        raise EditError(message.format(node=target, count=len(refs), slot=position + 1))
     if replace and position < len(refs):
         refs[position] = ref
     else:
@@ -138,6 +141,7 @@ def disconnect(spec: GraphSpec, target: str, positions: Sequence[int]) -> GraphS
     refs = list(require_call(spec, target).inputs)
     missing = [position for position in positions if not 0 <= int(position) < len(refs)]
     if missing:
-        raise EditError(f"Node '{target}' has {len(refs)} input(s); there is no input {int(missing[0]) + 1} to remove.")
+        message = _("Node '{node}' has {count} input(s); there is no input {position} to remove.")
+        raise EditError(message.format(node=target, count=len(refs), position=int(missing[0]) + 1))
     doomed = {int(position) for position in positions}
     return set_inputs(spec, target, [ref for index, ref in enumerate(refs) if index not in doomed])

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 
 from studio.graph.shapes import shape_text, shapes_text
 from studio.graph.spec import GraphSpec, split_ref
+from studio.i18n import N_, _
 from studio.model.build import BuildResult, analyze
 
 log = logging.getLogger(__name__)
 _STATELESS_HINT = "stateless scope"
+# The columns of `summary_rows` (stable keys, as Keras's summary names them): show them with `_()`.
+SUMMARY_COLUMNS = (N_("Layer (type)"), N_("Output shape"), N_("Param #"), N_("Connected to"), N_("Trainable"))
 
 
 def _lazy_analyze(spec: GraphSpec) -> BuildResult:
@@ -68,7 +71,7 @@ def param_counts(result: BuildResult) -> ParamCounts:
     seen: dict[str, tuple[int, int]] = {}
     for info in result.nodes.values():
         seen.setdefault(info.layer_id, (info.params or 0, info.trainable_params or 0))
-    return ParamCounts(sum(total for total, _ in seen.values()), sum(trainable for _, trainable in seen.values()))
+    return ParamCounts(sum(counts[0] for counts in seen.values()), sum(counts[1] for counts in seen.values()))
 
 
 def node_problems(result: BuildResult, spec: GraphSpec, call_id: str) -> list[str]:
@@ -125,7 +128,7 @@ def _connected_to(spec: GraphSpec, ref: str) -> str:
     call_id, index = split_ref(ref)
     call = spec.call(call_id)
     if call is None:
-        return f"{ref} (missing)"
+        return _("{ref} (missing)").format(ref=ref)
     position = [other.id for other in spec.calls_of(call.layer)].index(call_id)
     return f"{call.layer}[{position}][{index}]"
 
@@ -133,11 +136,13 @@ def _connected_to(spec: GraphSpec, ref: str) -> str:
 def summary_rows(spec: GraphSpec, result: BuildResult) -> list[dict]:
     """Keras's model.summary() as rows: layer (type), output shape, parameters, connected to; one row per call.
 
+    The keys are `SUMMARY_COLUMNS` (English, stable); the values are in the current language.
+
     A shared layer's parameters are counted on its first call only (the later calls show 0, as they own none).
     """
     from studio.graph.checks import topological_order
 
-    order, _ = topological_order(spec)
+    order = topological_order(spec)[0]
     order += [call.id for call in spec.calls if call.id not in order]
     counted: set[str] = set()
     rows = []
@@ -150,11 +155,13 @@ def summary_rows(spec: GraphSpec, result: BuildResult) -> list[dict]:
         if info is not None and info.params is not None:
             params = 0 if call.layer in counted else info.params
             counted.add(call.layer)
-        rows.append({
-            "Layer (type)": f"{name} ({layer.type if layer else '?'})",
-            "Output shape": shapes_text(info.output_shapes) if info else "not built",
-            "Param #": params,
-            "Connected to": ", ".join(_connected_to(spec, ref) for ref in call.inputs) or "-",
-            "Trainable": bool(layer.trainable) if layer else None,
-        })
+        rows.append(
+            {
+                "Layer (type)": f"{name} ({layer.type if layer else '?'})",
+                "Output shape": shapes_text(info.output_shapes) if info else _("not built"),
+                "Param #": params,
+                "Connected to": ", ".join(_connected_to(spec, ref) for ref in call.inputs) or "-",
+                "Trainable": bool(layer.trainable) if layer else None,
+            }
+        )
     return rows

@@ -15,6 +15,7 @@ from studio.catalog import types as catalog
 from studio.graph.checks import check_structure, is_source, nested_spec, topological_order
 from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, Problem, SpecError, split_ref
+from studio.i18n import _
 
 
 @dataclass
@@ -95,7 +96,7 @@ class _Builder:
         except SpecError as error:
             self.failed_layers.add(layer_id)
             inner = "; ".join(problem.text() for problem in error.problems)
-            self.problems.append(Problem(layer_id, "nested_model", f"the nested model does not build: {inner}"))
+            self.problems.append(Problem(layer_id, "nested_model", _("the nested model does not build: {problems}").format(problems=inner)))
             return None
         except Exception as error:  # noqa: BLE001 - any Keras constructor error becomes a node message
             self.failed_layers.add(layer_id)
@@ -115,12 +116,12 @@ class _Builder:
             if produced is None:
                 return None
             if index >= len(produced):
-                where = f"input '{ref}'" if consumer else f"model output '{ref}'"
-                self.problems.append(
-                    Problem(
-                        consumer, "dangling_input", f"{where} asks for output {index} of '{call_id}', which has {len(produced)} output(s)"
-                    )
-                )
+                if consumer:
+                    message = _("input '{ref}' asks for output {index} of '{node}', which has {count} output(s)")
+                else:
+                    message = _("model output '{ref}' asks for output {index} of '{node}', which has {count} output(s)")
+                message = message.format(ref=ref, index=index, node=call_id, count=len(produced))
+                self.problems.append(Problem(consumer, "dangling_input", message))
                 return None
             tensors.append(produced[index])
         return tensors
@@ -133,7 +134,7 @@ class _Builder:
             try:
                 tensor = catalog.create_input(layer_spec.config, name=layer_spec.id)
             except Exception as error:  # noqa: BLE001 - a bad Input config is a node message
-                self.problems.append(Problem(call_id, "bad_parameter", f"Input: {error_text(error)}"))
+                self.problems.append(Problem(call_id, "bad_parameter", _("Input: {keras_error}").format(keras_error=error_text(error))))
                 return
             self.source_tensors[call_id] = [tensor]
             self._record(call_id, [tensor], None)
@@ -152,7 +153,9 @@ class _Builder:
             outputs = self._apply(layer, layer_spec.type, tensors)
         except Exception as error:  # noqa: BLE001 - Keras's own shape/type message, kept on this node
             received = shapes_text([tensor.shape for tensor in tensors], limit=None)
-            self.problems.append(Problem(call_id, "shape", f"{layer_spec.type} cannot take {received}: {error_text(error)}"))
+            message = _("{type} cannot take {received}: {keras_error}")
+            message = message.format(type=layer_spec.type, received=received, keras_error=error_text(error))
+            self.problems.append(Problem(call_id, "shape", message))
             return
         self._record(call_id, as_list(outputs), layer)
 
@@ -186,7 +189,8 @@ class _Builder:
                 name=self.spec.name,
             )
         except Exception as error:  # noqa: BLE001 - e.g. a disconnected graph; Keras says why
-            self.problems.append(Problem(None, "invalid", f"Keras cannot assemble the model: {error_text(error)}"))
+            message = _("Keras cannot assemble the model: {keras_error}")
+            self.problems.append(Problem(None, "invalid", message.format(keras_error=error_text(error))))
             return None
 
 
@@ -202,7 +206,7 @@ def analyze(spec: GraphSpec) -> BuildResult:
     builder.problems = list(problems)
     if any(problem.kind == "duplicate_id" for problem in problems):
         return BuildResult(spec, None, builder.nodes, builder.problems)
-    order, _ = topological_order(spec)
+    order = topological_order(spec)[0]
     blocked = {problem.node for problem in problems if problem.kind in ("dangling_input", "bad_arity", "missing_input", "cycle")}
     unknown_layers = {problem.node for problem in problems if problem.kind in ("unknown_type", "bad_parameter")}
     for layer in spec.layers:  # create every layer first, so each bad parameter is reported, wired or not
@@ -220,11 +224,11 @@ def analyze(spec: GraphSpec) -> BuildResult:
 def build_model(spec: GraphSpec | None, name: str | None = None) -> keras.Model:
     """Build a spec into a ``keras.Model``, or raise :class:`SpecError` listing every problem."""
     if spec is None:
-        raise SpecError("the nested model has no valid `spec` in its config")
+        raise SpecError(_("the nested model has no valid `spec` in its config"))
     if name is not None and name != spec.name:
         spec = spec.copy()
         spec.name = name
     result = analyze(spec)
     if not result.ok:
-        raise SpecError(result.problems or [Problem(None, "invalid", "the model could not be built")])
+        raise SpecError(result.problems or [Problem(None, "invalid", _("the model could not be built"))])
     return result.model

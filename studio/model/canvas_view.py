@@ -17,17 +17,35 @@ from studio.graph.layout import layout_positions
 from studio.graph.presets import preset_names
 from studio.graph.shapes import shape_text
 from studio.graph.spec import GraphSpec, make_ref, split_ref
+from studio.i18n import N_, _
 from studio.model.build import BuildResult
 
 # The parameters shown (and edited) on a node, in this order, at most three: the rest stay in the Node editor.
 KEY_PARAMETERS = (
-    "shape", "dtype", "units", "filters", "kernel_size", "pool_size", "rate", "input_dim", "output_dim", "num_heads",
-    "key_dim", "target_shape", "n", "size", "scale", "axis", "axes", "return_sequences", "activation",
+    "shape",
+    "dtype",
+    "units",
+    "filters",
+    "kernel_size",
+    "pool_size",
+    "rate",
+    "input_dim",
+    "output_dim",
+    "num_heads",
+    "key_dim",
+    "target_shape",
+    "n",
+    "size",
+    "scale",
+    "axis",
+    "axes",
+    "return_sequences",
+    "activation",
 )
 MAX_KEY_PARAMETERS = 3
 # The tutorial's layers first in the palette, then every group of the catalogue.
 FAVOURITES = ("Input", "Dense", "Dropout", "Flatten", "Conv2D", "MaxPooling2D", "Embedding", "LSTM", "Concatenate", "Add")
-FLATTEN_HINT = (
+FLATTEN_HINT = N_(
     "{type} on a {rank}-D tensor {shape} acts on the last axis only; to classify an image, add a Flatten "
     "(or GlobalAveragePooling2D) before it."
 )
@@ -91,8 +109,13 @@ def key_params(type_name: str, config: Mapping) -> list[dict]:
     by_name = {param.name: param for param in catalog.get_layer_type(canonical).params}
     chosen = [by_name[name] for name in KEY_PARAMETERS if name in by_name][:MAX_KEY_PARAMETERS]
     return [
-        {"name": param.name, "kind": param.kind, "value": config.get(param.name, param.default),
-         "choices": list(param.choices) if param.choices else None, "required": param.required}
+        {
+            "name": param.name,
+            "kind": param.kind,
+            "value": config.get(param.name, param.default),
+            "choices": list(param.choices) if param.choices else None,
+            "required": param.required,
+        }
         for param in chosen
     ]
 
@@ -105,7 +128,7 @@ def _output_labels(spec: GraphSpec, call_id: str, count: int) -> list[str]:
         names = list(nested.outputs) if nested is not None else []
     elif layer is not None and layer.type in table.APPLICATION_TYPES:
         names = list(layer.config.get("outputs") or [])
-    return [names[index] if index < len(names) else f"output {index}" for index in range(count)]
+    return [names[index] if index < len(names) else _("output {index}").format(index=index) for index in range(count)]
 
 
 def _inner(spec: GraphSpec, call_id: str) -> list[str]:
@@ -126,9 +149,16 @@ def _inner(spec: GraphSpec, call_id: str) -> list[str]:
     if layer.type in table.APPLICATION_TYPES:
         exposed = list(layer.config.get("outputs") or [])
         frozen = list(layer.config.get("frozen") or [])
-        lines = [f"{layer.type}: weights {layer.config.get('weights') or 'random'}, include_top {layer.config.get('include_top', True)}"]
-        lines += [f"output {index}: {name}" for index, name in enumerate(exposed)] or ["output 0: its usual output"]
-        lines += [f"frozen: {', '.join(frozen)}"] if frozen else []
+        weights = layer.config.get("weights") or _("random")
+        lines = [
+            _("{type}: weights {weights}, include_top {include_top}").format(
+                type=layer.type, weights=weights, include_top=layer.config.get("include_top", True)
+            )
+        ]
+        lines += [_("output {index}: {name}").format(index=index, name=name) for index, name in enumerate(exposed)] or [
+            _("output 0: its usual output")
+        ]
+        lines += [_("frozen: {layers}").format(layers=", ".join(frozen))] if frozen else []
         return lines
     return []
 
@@ -144,7 +174,7 @@ def _hints(spec: GraphSpec, result: BuildResult | None, call_id: str, layer_type
         info = result.nodes.get(source)
         shapes = info.output_shapes if info else []
         if index < len(shapes) and len(shapes[index]) >= 4:
-            hints.append(FLATTEN_HINT.format(type=layer_type, rank=len(shapes[index]), shape=shape_text(shapes[index])))
+            hints.append(_(FLATTEN_HINT).format(type=layer_type, rank=len(shapes[index]), shape=shape_text(shapes[index])))
     return hints
 
 
@@ -173,7 +203,11 @@ def spec_to_canvas(
         minimum, maximum = input_arity(spec, call.layer) if layer else (0, None)
         nodes.append(
             CanvasNode(
-                id=call.id, layer=call.layer, layer_type=layer_type, x=x, y=y,
+                id=call.id,
+                layer=call.layer,
+                layer_type=layer_type,
+                x=x,
+                y=y,
                 shape=_format_shape(info.output_shapes) if info else "",
                 params=info.params if info else None,
                 is_input=call.id in spec.inputs,
@@ -183,9 +217,12 @@ def spec_to_canvas(
                 errors=[p.message for p in problems if p.node is not None and p.node in (call.id, call.layer)],
                 hints=_hints(spec, result, call.id, layer_type),
                 shared_with=[other.id for other in spec.calls_of(call.layer) if other.id != call.id],
-                input_count=len(call.inputs), max_inputs=maximum, min_inputs=minimum,
+                input_count=len(call.inputs),
+                max_inputs=maximum,
+                min_inputs=minimum,
                 ordered=maximum is None or maximum > 1,
-                output_count=count, output_labels=_output_labels(spec, call.id, count),
+                output_count=count,
+                output_labels=_output_labels(spec, call.id, count),
                 group=table.GROUP_OF.get(table.canonical_type(layer_type), ""),
                 key_params=key_params(layer_type, layer.config) if layer else [],
                 inner=_inner(spec, call.id),
@@ -199,7 +236,7 @@ def spec_to_canvas(
                 continue
             label = str(position + 1) if len(call.inputs) > 1 else ""
             if source_output:
-                label = f"{label} ← out {source_output}".strip()
+                label = _("{slot} ← out {index}").format(slot=label, index=source_output).strip()
             edges.append(CanvasEdge(f"{call.id}/{position}", source, source_output, call.id, position, label, bool(bad_kinds)))
     return nodes, edges
 
@@ -207,21 +244,28 @@ def spec_to_canvas(
 def palette() -> list[dict]:
     """The palette's groups: the tutorial's favourites, the catalogue's groups, the presets as nested models.
 
-    Each item: ``{"type", "label", "summary", "search"}``, plus ``"preset"`` for a nested model.
+    Each item: ``{"type", "label", "summary", "search"}``, plus ``"preset"`` for a nested model; each group has its
+    ``"group"`` id and its ``"label"`` in the current language (the summaries too; the search text has both languages).
     """
+
     def item(type_name: str) -> dict:
         info = catalog.get_layer_type(type_name)
-        return {"type": type_name, "label": type_name, "summary": info.summary,
-                "search": f"{type_name} {info.group} {info.summary}".lower()}
+        search = f"{type_name} {info.group} {info.doc} {table.group_label(info.group)} {info.summary}"
+        return {"type": type_name, "label": type_name, "summary": info.summary, "search": search.lower()}
 
-    groups = [{"group": "Favourites", "items": [item(name) for name in FAVOURITES]}]
+    groups = [{"group": "Favourites", "label": _("Favourites"), "items": [item(name) for name in FAVOURITES]}]
     for group, names in table.palette_groups().items():
         if group != "Models":
-            groups.append({"group": group, "items": [item(name) for name in names]})
+            groups.append({"group": group, "label": table.group_label(group), "items": [item(name) for name in names]})
     models = [
-        {"type": "Model", "preset": name, "label": name, "summary": f"The '{name}' preset as one layer (a nested model).",
-         "search": f"model nested preset {name}"}
+        {
+            "type": "Model",
+            "preset": name,
+            "label": name,
+            "summary": _("The '{name}' preset as one layer (a nested model).").format(name=name),
+            "search": f"model nested preset {name} {_('nested model')}".lower(),
+        }
         for name in preset_names()
     ]
-    groups.append({"group": "Models", "items": models})
+    groups.append({"group": "Models", "label": table.group_label("Models"), "items": models})
     return groups

@@ -11,11 +11,14 @@ from typing import Any
 import keras
 import numpy as np
 
+from studio.i18n import N_, _
+
 SCALINGS = ("unit", "raw", "caffe")
+# Marked for the catalogue: show them with `_(SCALING_HELP[scaling])`.
 SCALING_HELP = {
-    "unit": "pixels / 255, in [0, 1] (what the studio's MNIST models are trained on)",
-    "raw": "pixels as 0..255",
-    "caffe": "VGG16's ImageNet preprocessing (keras.applications.vgg16.preprocess_input: BGR, mean subtracted)",
+    "unit": N_("pixels / 255, in [0, 1] (what the studio's MNIST models are trained on)"),
+    "raw": N_("pixels as 0..255"),
+    "caffe": N_("VGG16's ImageNet preprocessing (keras.applications.vgg16.preprocess_input: BGR, mean subtracted)"),
 }
 
 
@@ -75,24 +78,25 @@ def layer_outputs(model: keras.Model) -> list[tuple[LayerChoice, Any]]:
 
 def layer_choices(model: keras.Model) -> list[LayerChoice]:
     """The layer outputs a user can pick, in the model's layer order."""
-    return [choice for choice, _ in layer_outputs(model)]
+    return [choice for choice, _tensor in layer_outputs(model)]
 
 
 def extraction_model(model: keras.Model, labels: list[str] | None = None) -> tuple[keras.Model, list[LayerChoice]]:
     """``keras.Model(model.inputs, [layer.output ...])`` for the picked labels (all layers when None)."""
     available = layer_outputs(model)
     by_label = {choice.label: (choice, tensor) for choice, tensor in available}
-    wanted = [choice.label for choice, _ in available] if labels is None else list(labels)
+    wanted = [choice.label for choice, _tensor in available] if labels is None else list(labels)
     unknown = [label for label in wanted if label not in by_label]
     if unknown:
-        names = ", ".join(choice.label for choice, _ in available[:12])
-        raise InspectError(f"Model '{model.name}' has no layer output {', '.join(map(repr, unknown))}; it has: {names} ...")
+        names = ", ".join(choice.label for choice, _tensor in available[:12])
+        message = _("Model '{model}' has no layer output {unknown}; it has: {names} ...")
+        raise InspectError(message.format(model=model.name, unknown=", ".join(map(repr, unknown)), names=names))
     if not wanted:
-        raise InspectError("Pick at least one layer to show its feature maps")
+        raise InspectError(_("Pick at least one layer to show its feature maps"))
     picked = [by_label[label] for label in wanted]
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    extractor = keras.Model(inputs=inputs, outputs=[tensor for _, tensor in picked], name=f"{model.name}_features")
-    return extractor, [choice for choice, _ in picked]
+    extractor = keras.Model(inputs=inputs, outputs=[tensor for _choice, tensor in picked], name=f"{model.name}_features")
+    return extractor, [choice for choice, _tensor in picked]
 
 
 def feature_maps(model: keras.Model, inputs: list[np.ndarray] | np.ndarray, labels: list[str] | None = None) -> list[FeatureMap]:
@@ -100,7 +104,8 @@ def feature_maps(model: keras.Model, inputs: list[np.ndarray] | np.ndarray, labe
     extractor, choices = extraction_model(model, labels)
     arrays = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     if len(arrays) != len(model.inputs):
-        raise InspectError(f"Model '{model.name}' has {len(model.inputs)} inputs; received {len(arrays)} arrays")
+        message = _("Model '{model}' has {count} inputs; received {received} arrays")
+        raise InspectError(message.format(model=model.name, count=len(model.inputs), received=len(arrays)))
     outputs = extractor(arrays[0] if len(arrays) == 1 else arrays, training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return [FeatureMap(choice, np.asarray(output)) for choice, output in zip(choices, outputs, strict=True)]
@@ -118,8 +123,8 @@ def _target_layout(shape: tuple) -> tuple[int | None, int | None, int, bool]:
     if len(shape) == 1 and shape[0] is not None and math.isqrt(shape[0]) ** 2 == shape[0]:
         side = math.isqrt(shape[0])
         return side, side, 1, True
-    expected = "expected (H, W, 1 or 3), (H, W) or a square size such as (784,)"
-    raise InspectError(f"An image cannot be fed to an input of shape {shape}; {expected}")
+    message = _("An image cannot be fed to an input of shape {shape}; expected (H, W, 1 or 3), (H, W) or a square size such as (784,)")
+    raise InspectError(message.format(shape=shape))
 
 
 def prepare_image(image: bytes | np.ndarray | Any, input_shape: tuple, scaling: str = "unit", invert: bool = False) -> np.ndarray:
@@ -127,13 +132,14 @@ def prepare_image(image: bytes | np.ndarray | Any, input_shape: tuple, scaling: 
     from PIL import Image, UnidentifiedImageError
 
     if scaling not in SCALINGS:
-        raise InspectError(f"Unknown scaling {scaling!r}; expected one of {', '.join(SCALINGS)}")
+        raise InspectError(_("Unknown scaling {scaling}; expected one of {valid}").format(scaling=repr(scaling), valid=", ".join(SCALINGS)))
     if isinstance(image, (bytes, bytearray)):
         try:
             picture = Image.open(io.BytesIO(image))
             picture.load()
         except (UnidentifiedImageError, OSError, ValueError) as error:
-            raise InspectError(f"The file is not an image that Pillow can read (PNG, JPEG, BMP, GIF ...): {error}") from error
+            message = _("The file is not an image that Pillow can read (PNG, JPEG, BMP, GIF ...): {error}").format(error=error)
+            raise InspectError(message) from error
     elif isinstance(image, np.ndarray):
         array = image if image.dtype == np.uint8 else np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
         picture = Image.fromarray(array.squeeze())
@@ -153,7 +159,7 @@ def prepare_image(image: bytes | np.ndarray | Any, input_shape: tuple, scaling: 
         pixels = pixels / 255.0
     elif scaling == "caffe":
         if channels != 3:
-            raise InspectError("The 'caffe' (VGG16) preprocessing needs a 3-channel (RGB) input")
+            raise InspectError(_("The 'caffe' (VGG16) preprocessing needs a 3-channel (RGB) input"))
         pixels = keras.applications.vgg16.preprocess_input(pixels.copy())
     if flatten:
         pixels = pixels.reshape(-1)
@@ -187,7 +193,7 @@ def activation_grid(activation: np.ndarray, max_channels: int = 64, columns: int
     if activation.ndim == 2:
         activation = activation[..., None]
     if activation.ndim != 3:
-        raise InspectError(f"An image grid needs an activation of shape (H, W, C); received {activation.shape}")
+        raise InspectError(_("An image grid needs an activation of shape (H, W, C); received {shape}").format(shape=activation.shape))
     height, width, channels = activation.shape
     shown = max(1, min(channels, max_channels))
     columns = columns or math.ceil(math.sqrt(shown))
@@ -204,7 +210,7 @@ def activation_grid(activation: np.ndarray, max_channels: int = 64, columns: int
 def sequence_image(activation: np.ndarray) -> np.ndarray:
     """One sample's (T, F) activation as a heat-map image (time down, features across), uint8."""
     if activation.ndim != 2:
-        raise InspectError(f"A sequence image needs an activation of shape (T, F); received {activation.shape}")
+        raise InspectError(_("A sequence image needs an activation of shape (T, F); received {shape}").format(shape=activation.shape))
     return normalize_channels(activation[:, :, None])[:, :, 0]
 
 
@@ -219,14 +225,18 @@ def dense_bars(activation: np.ndarray, class_names: list[str] | None = None, top
 
 
 def load_vgg16(imagenet: bool = False) -> tuple[keras.Model, str]:
-    """VGG16 with random weights, or ImageNet weights when Keras can download (or has cached) them."""
+    """VGG16 with random weights, or ImageNet weights when Keras can download (or has cached) them; and which weights.
+
+    The second item is marked for the catalogue but not translated (callers cache the model): show it with `_()`.
+    """
     if not imagenet:
-        return keras.applications.VGG16(weights=None), "random weights (weights=None): activations show structure, not learned features"
+        return keras.applications.VGG16(weights=None), N_("random weights (weights=None): activations show structure, not learned features")
     try:
         model = keras.applications.VGG16(weights="imagenet")
     except Exception as error:  # noqa: BLE001 - urllib/HTTP/hash errors all mean "not available here"
-        raise InspectError(
-            f"ImageNet weights for VGG16 (528 MB) could not be downloaded: {str(error).splitlines()[0][:200]}. "
+        message = _(
+            "ImageNet weights for VGG16 (528 MB) could not be downloaded: {error}. "
             "Use random weights, or run once with network access so Keras caches them in ~/.keras/models."
-        ) from error
-    return model, "ImageNet weights"
+        )
+        raise InspectError(message.format(error=str(error).splitlines()[0][:200])) from error
+    return model, N_("ImageNet weights")

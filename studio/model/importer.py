@@ -17,6 +17,7 @@ from keras.src.backend.common.masking import get_keras_mask
 
 from studio.catalog import types as catalog
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, SpecError, is_valid_id, make_ref
+from studio.i18n import _
 from studio.model.loading import MODEL_FILE_SUFFIXES, load_model_file
 
 # Keys of a full spec dict that a nested spec leaves out.
@@ -38,17 +39,18 @@ class _GraphWalk:
         self.input_tensors: dict[int, list] = {}
         for tensor in model.inputs:
             if not self._producer(tensor).is_input:
-                raise SpecError(
-                    f"Model '{model.name}' takes the output of layer '{tensor._keras_history[0].name}' as a model input; "
-                    "expected every model input to be a keras.Input"
+                message = _(
+                    "Model '{model}' takes the output of layer '{layer}' as a model input; expected every model input to be a keras.Input"
                 )
+                raise SpecError(message.format(model=model.name, layer=tensor._keras_history[0].name))
         for tensor in [*model.outputs, *model.inputs]:
             self._visit(self._producer(tensor))
 
     def _producer(self, tensor: object) -> object:
-        operation, node_index, _ = tensor._keras_history
+        operation, node_index = tensor._keras_history[:2]
         if operation is None:
-            raise SpecError(f"Model '{self.model.name}': tensor '{tensor.name}' has no Keras history; expected the output of a layer")
+            message = _("Model '{model}': tensor '{tensor}' has no Keras history; expected the output of a layer")
+            raise SpecError(message.format(model=self.model.name, tensor=tensor.name))
         return operation._inbound_nodes[node_index]
 
     def _visit(self, start: object) -> None:
@@ -71,19 +73,21 @@ class _GraphWalk:
         """The tensors a call takes, in order; masks and the training flag are left to the rebuilt model."""
         operation = node.operation
         if not isinstance(operation, keras.layers.Layer):
-            raise SpecError(
-                f"Operation '{operation.name}' of model '{self.model.name}' is a raw keras.ops call ({type(operation).__name__}), "
-                "which the studio cannot import; expected layers only (a layer such as layers.Add or layers.Multiply instead of `+` or `*`)"
+            message = _(
+                "Operation '{operation}' of model '{model}' is a raw keras.ops call ({kind}), which the studio cannot import; "
+                "expected layers only (a layer such as layers.Add or layers.Multiply instead of `+` or `*`)"
             )
+            raise SpecError(message.format(operation=operation.name, model=self.model.name, kind=type(operation).__name__))
         tensors = []
         for value in keras.tree.flatten(node.arguments.args):
             if isinstance(value, keras.KerasTensor):
                 tensors.append(value)
             elif value is not None:
-                raise SpecError(
-                    f"Layer '{operation.name}' of model '{self.model.name}' is called with a non-tensor argument {value!r}; "
+                message = _(
+                    "Layer '{layer}' of model '{model}' is called with a non-tensor argument {value}; "
                     "the studio can only express calls on tensors"
                 )
+                raise SpecError(message.format(layer=operation.name, model=self.model.name, value=repr(value)))
         # Keras fills `mask` / `query_mask`... from the masks its inputs carry (Embedding(mask_zero=True)); a model
         # loaded from a file passes the same masks explicitly. A rebuilt model recreates them by itself, so a mask
         # is left out when the inputs carry one. Any other tensor passed by keyword cannot be expressed.
@@ -93,10 +97,11 @@ class _GraphWalk:
             is_mask = keyword == "mask" or keyword.endswith("_mask")
             if not has_tensor or (is_mask and inputs_carry_masks):
                 continue
-            raise SpecError(
-                f"Layer '{operation.name}' of model '{self.model.name}' is called with the tensor keyword argument "
-                f"`{keyword}`; the studio can only pass tensors positionally (as the layer's inputs)"
+            message = _(
+                "Layer '{layer}' of model '{model}' is called with the tensor keyword argument `{keyword}`; "
+                "the studio can only pass tensors positionally (as the layer's inputs)"
             )
+            raise SpecError(message.format(layer=operation.name, model=self.model.name, keyword=keyword))
         return tensors
 
     def ordered_nodes(self) -> list[object]:
@@ -117,10 +122,11 @@ class _GraphWalk:
                     ready.append(child)
         if len(order) != len(self.nodes):
             stranded = sorted({node.operation.name for key, node in self.nodes.items() if key not in seen})
-            raise SpecError(
-                f"Model '{self.model.name}': layers {', '.join(stranded)} do not descend from the model's inputs; "
+            message = _(
+                "Model '{model}': layers {layers} do not descend from the model's inputs; "
                 "expected every layer to be computed from keras.Input tensors"
             )
+            raise SpecError(message.format(model=self.model.name, layers=", ".join(stranded)))
         return order
 
     def _children(self, node: object) -> list[object]:
@@ -136,7 +142,9 @@ class _GraphWalk:
 
 
 def _unsupported(layer: object, model_name: str, reason: str) -> SpecError:
-    return SpecError(f"Layer '{layer.name}' of model '{model_name}' is a {type(layer).__name__}, which the studio cannot import ({reason})")
+    """`reason` is in the current language already."""
+    message = _("Layer '{layer}' of model '{model}' is a {kind}, which the studio cannot import ({reason})")
+    return SpecError(message.format(layer=layer.name, model=model_name, kind=type(layer).__name__, reason=reason))
 
 
 def _is_functional(model: object) -> bool:
@@ -148,7 +156,7 @@ def _is_functional(model: object) -> bool:
 
 def _nested_layer(model: keras.Model, outer_name: str, owners: dict[int, keras.Model]) -> LayerSpec:
     if not _is_functional(model):
-        raise _unsupported(model, outer_name, "a subclassed model; only Functional and Sequential models can be imported")
+        raise _unsupported(model, outer_name, _("a subclassed model; only Functional and Sequential models can be imported"))
     data = _import(model, owners).to_dict()
     for key in _NESTED_DROPPED_KEYS:
         data.pop(key, None)
@@ -184,25 +192,28 @@ def _layer_spec(layer: object, model: keras.Model, owners: dict[int, keras.Model
     model_name = model.name
     owner = owners.setdefault(id(layer), model)
     if owner is not model:
-        raise SpecError(
-            f"Layer '{layer.name}' is used both in model '{owner.name}' and in model '{model_name}'; the studio shares a layer "
-            "only within one model (a nested model is rebuilt with its own weights), so the weights would no longer be shared"
+        message = _(
+            "Layer '{layer}' is used both in model '{owner}' and in model '{model}'; the studio shares a layer only within one "
+            "model (a nested model is rebuilt with its own weights), so the weights would no longer be shared"
         )
+        raise SpecError(message.format(layer=layer.name, owner=owner.name, model=model_name))
     if not is_valid_id(layer.name):
-        raise SpecError(
-            f"Layer '{layer.name}' of model '{model_name}' has a name the studio cannot use as an id; "
+        message = _(
+            "Layer '{layer}' of model '{model}' has a name the studio cannot use as an id; "
             "expected letters, digits, '_', '.' or '-', starting with a letter or '_'"
         )
+        raise SpecError(message.format(layer=layer.name, model=model_name))
     if isinstance(layer, keras.Model):
         return _nested_layer(layer, model_name, owners)
     try:
         catalog.get_layer_type(type(layer).__name__)
     except KeyError:
-        raise _unsupported(layer, model_name, "not in the catalogue") from None
+        raise _unsupported(layer, model_name, _("not in the catalogue")) from None
     try:
         type_name, config = _config_from_layer(layer)
     except ValueError as error:
-        raise SpecError(f"Layer '{layer.name}' of model '{model_name}' cannot be imported: {error}") from error
+        message = _("Layer '{layer}' of model '{model}' cannot be imported: {error}")
+        raise SpecError(message.format(layer=layer.name, model=model_name, error=error)) from error
     config = _shortened_config(type_name, config, layer)
     trainable = True if type_name == "Input" else bool(layer.trainable)
     return LayerSpec(id=layer.name, type=type_name, config=config, trainable=trainable)
@@ -273,19 +284,21 @@ def spec_from_model(model: keras.Model) -> GraphSpec:
 def _import(model: keras.Model, owners: dict[int, keras.Model]) -> GraphSpec:
     """Import one model; `owners` maps every layer met so far (by identity) to the model it belongs to."""
     if not isinstance(model, keras.Model):
-        raise SpecError(f"Expected a keras.Model to import. Received: {type(model).__name__}")
+        raise SpecError(_("Expected a keras.Model to import. Received: {kind}").format(kind=type(model).__name__))
     if not _is_functional(model):
-        raise SpecError(
-            f"Model '{model.name}' is a subclassed {type(model).__name__}; only Functional and Sequential models can be imported "
+        message = _(
+            "Model '{model}' is a subclassed {kind}; only Functional and Sequential models can be imported "
             "(their layer graph is known without running Python code)"
         )
+        raise SpecError(message.format(model=model.name, kind=type(model).__name__))
     try:
         model.inputs  # noqa: B018 - a Sequential without an input shape raises here
     except AttributeError as error:
-        raise SpecError(
-            f"Sequential model '{model.name}' has no input shape yet; expected a model built with keras.Input(shape=...) "
+        message = _(
+            "Sequential model '{model}' has no input shape yet; expected a model built with keras.Input(shape=...) "
             "or model.build(input_shape)"
-        ) from error
+        )
+        raise SpecError(message.format(model=model.name)) from error
     walk = _GraphWalk(model)
     nodes = walk.ordered_nodes()
     layers: list[LayerSpec] = []
@@ -324,7 +337,7 @@ def import_model_file(path: str | Path, source: str | None = None) -> GraphSpec:
     """Load a ``.keras`` / ``.h5`` file (within the limits, see :mod:`studio.model.loading`) and convert its model to a spec."""
     model = load_model_file(path, source)
     spec = spec_from_model(model)
-    spec.description = f"Imported from {source or Path(path).name}"
+    spec.description = _("Imported from {source}").format(source=source or Path(path).name)
     return spec
 
 

@@ -21,12 +21,13 @@ from typing import Any, BinaryIO
 import h5py
 import keras
 
-from studio.gate import check_archive, check_bytes, check_count, load_json
+from studio.gate import check_archive, check_bytes, check_count, described, load_json
 from studio.graph.spec import SpecError
+from studio.i18n import N_, _, ngettext
 from studio.limits import Limits, limits
 
 MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
-EXPECTED = "expected a .keras or .h5 file saved by Keras (model.save)"
+EXPECTED = N_("expected a .keras or .h5 file saved by Keras (model.save)")  # marked for the catalogue: `_(EXPECTED)`
 _CONFIG_MEMBER = "config.json"
 _WEIGHTS_MEMBER = "model.weights.h5"
 _MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -155,16 +156,22 @@ def _count_params(config: dict, legacy: bool) -> int | None:
         global_state.set_global_attribute("uninitialized_variables", pending)
 
 
+def _config_inside(source: str) -> str:
+    """How a limit message names the model config inside a file."""
+    return described(_("the model config inside '{source}'").format(source=source))
+
+
 def _read_keras_archive(path: Path, source: str, active: Limits) -> bytes | None:
     """The config.json of a .keras archive, after checking the archive's unpacked size and the config's size."""
     with zipfile.ZipFile(path) as archive:
         sizes = check_archive(archive, source, active)
         if _CONFIG_MEMBER not in sizes:
             return None
-        check_bytes(f"the model config inside '{source}'", sizes[_CONFIG_MEMBER], "max_upload_mb", active)
+        check_bytes(_config_inside(source), sizes[_CONFIG_MEMBER], "max_upload_mb", active)
         if _WEIGHTS_MEMBER in sizes:
             declared = _weights_declared_bytes(path, archive.getinfo(_WEIGHTS_MEMBER))
-            check_bytes(f"the weights inside '{source}'", declared, "max_unpacked_mb", active, verb="unpack to")
+            weights = described(_("the weights inside '{source}'").format(source=source))
+            check_bytes(weights, declared, "max_unpacked_mb", active, verb="unpack to")
         return archive.read(_CONFIG_MEMBER)
 
 
@@ -174,7 +181,7 @@ def _read_h5(path: Path, source: str, active: Limits) -> bytes | str | None:
         check_bytes(source, _h5_declared_bytes(handle), "max_unpacked_mb", active, verb="unpacks to")
         text = handle.attrs.get("model_config")
     if text is not None:
-        check_bytes(f"the model config inside '{source}'", len(text), "max_upload_mb", active)
+        check_bytes(_config_inside(source), len(text), "max_upload_mb", active)
     return text
 
 
@@ -190,16 +197,16 @@ def check_model_limits(path: Path, source: str, active: Limits | None = None) ->
     if text is None:
         return
     try:
-        config = load_json(text, f"the model config inside '{source}'", active)
+        config = load_json(text, _config_inside(source), active)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return
     layers, depth = model_config_extent(config)
-    check_count(source, depth, "nests models {:,} levels deep", "max_model_depth", active)
-    check_count(source, layers, "has {:,} layers", "max_nodes", active)
+    check_count(source, depth, N_("nests models {count} levels deep"), "max_model_depth", active)
+    check_count(source, layers, N_("has {count} layers"), "max_nodes", active)
     if isinstance(config, dict):
         params = _count_params(config, legacy=not keras_format)
         if params is not None:
-            check_count(source, params, "would have {:,} parameters", "max_params", active)
+            check_count(source, params, N_("would have {count} parameters"), "max_params", active)
 
 
 def _layer_names_of_class(config: object, class_name: str) -> list[str]:
@@ -219,14 +226,18 @@ def _layer_names_of_class(config: object, class_name: str) -> list[str]:
 
 def _check_model_file(path: Path, source: str) -> None:
     """Refuse what is plainly not a Keras model file before Keras tries (its messages would mislead)."""
+    expected = _(EXPECTED)
     if path.suffix.lower() not in MODEL_FILE_SUFFIXES:
-        raise SpecError(f"Cannot import '{source}': unsupported file type '{path.suffix}'; {EXPECTED}")
+        message = _("Cannot import '{source}': unsupported file type '{suffix}'; {expected}")
+        raise SpecError(message.format(source=source, suffix=path.suffix, expected=expected))
     if not path.is_file():
-        raise SpecError(f"Cannot import '{source}': the file does not exist; {EXPECTED}")
+        raise SpecError(_("Cannot import '{source}': the file does not exist; {expected}").format(source=source, expected=expected))
     if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
-        raise SpecError(f"Cannot import '{source}': it is not a .keras archive (not a zip file, or truncated); {EXPECTED}")
+        message = _("Cannot import '{source}': it is not a .keras archive (not a zip file, or truncated); {expected}")
+        raise SpecError(message.format(source=source, expected=expected))
     if path.suffix.lower() != ".keras" and not h5py.is_hdf5(path):
-        raise SpecError(f"Cannot import '{source}': it is not an HDF5 file (or it is truncated); {EXPECTED}")
+        message = _("Cannot import '{source}': it is not an HDF5 file (or it is truncated); {expected}")
+        raise SpecError(message.format(source=source, expected=expected))
 
 
 def _reason(error: BaseException, path: Path, source: str) -> str:
@@ -254,13 +265,18 @@ def load_model_file(path: str | Path, source: str | None = None) -> Any:
         lambdas = _layer_names_of_class(saved_model_config(path), "Lambda")
         if lambdas:
             names = ", ".join(f"'{name}'" for name in lambdas)
-            what = f"layer {names} is a Lambda" if len(lambdas) == 1 else f"layers {names} are Lambdas"
-            raise SpecError(
-                f"Cannot import '{source}': {what} (Python code), which safe loading refuses "
-                f"and the studio cannot import (not in the catalogue); {EXPECTED}, using catalogue layers only"
-            ) from error
+            message = ngettext(
+                "Cannot import '{source}': layer {names} is a Lambda (Python code), which safe loading refuses "
+                "and the studio cannot import (not in the catalogue); {expected}, using catalogue layers only",
+                "Cannot import '{source}': layers {names} are Lambdas (Python code), which safe loading refuses "
+                "and the studio cannot import (not in the catalogue); {expected}, using catalogue layers only",
+                len(lambdas),
+            )
+            raise SpecError(message.format(source=source, names=names, expected=_(EXPECTED))) from error
         reason = _reason(error, path, source)
-        raise SpecError(f"Cannot import '{source}': Keras could not load it ({type(error).__name__}: {reason}); {EXPECTED}") from error
+        message = _("Cannot import '{source}': Keras could not load it ({kind}: {keras_error}); {expected}")
+        raise SpecError(message.format(source=source, kind=type(error).__name__, keras_error=reason, expected=_(EXPECTED))) from error
     if not isinstance(model, keras.Model):
-        raise SpecError(f"Cannot import '{source}': it holds a {type(model).__name__}, not a model; {EXPECTED}")
+        message = _("Cannot import '{source}': it holds a {kind}, not a model; {expected}")
+        raise SpecError(message.format(source=source, kind=type(model).__name__, expected=_(EXPECTED)))
     return model

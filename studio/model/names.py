@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 
+from studio.i18n import N_
+
 _OUTSIDE_SCOPE_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
 _SCOPE_NAME_START = re.compile(r"^[A-Za-z0-9.]")
-KERAS_NAME_RULE = (
+# Marked for the catalogue: show it with `_(KERAS_NAME_RULE)`.
+KERAS_NAME_RULE = N_(
     "Keras 3 on TensorFlow cannot fit, predict or evaluate a model whose name has a space or another character "
     "outside A-Z a-z 0-9 _ . - (or starts with _ or -)"
 )

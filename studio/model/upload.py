@@ -12,6 +12,7 @@ from typing import Any
 
 from studio.gate import LimitExceeded, check_bytes
 from studio.graph.spec import SpecError
+from studio.i18n import _
 from studio.limits import limits
 from studio.model.loading import saved_model_config
 
@@ -85,29 +86,36 @@ def _explain(name: str, data: bytes, path: Path, error: SpecError) -> tuple[str,
     """(kind, message) for a file Keras refused, more precise than the loader's own words where we can tell."""
     suffix = Path(name).suffix.lower()
     if _looks_like_text(data):
-        return "text", f"'{name}' is a text file, not a Keras model: a {suffix} model file is binary (saved by model.save)."
+        return "text", _("'{name}' is a text file, not a Keras model: a {suffix} model file is binary (saved by model.save).").format(
+            name=name, suffix=suffix
+        )
     if suffix == ".keras" and not data.startswith(_ZIP_MAGIC):
-        return "corrupt", f"'{name}' is not a .keras model: a .keras file is a zip archive, and this one does not start like one."
+        return "corrupt", _("'{name}' is not a .keras model: a .keras file is a zip archive, and this one does not start like one.").format(
+            name=name
+        )
     if suffix != ".keras" and not data.startswith(_HDF5_MAGIC):
-        return "corrupt", f"'{name}' is not an HDF5 (.h5) model file: it does not start with the HDF5 signature."
+        return "corrupt", _("'{name}' is not an HDF5 (.h5) model file: it does not start with the HDF5 signature.").format(name=name)
     text = "; ".join(problem.text() for problem in error.problems) or str(error)
     if "truncated" in text or (suffix == ".keras" and not zipfile.is_zipfile(path)):
-        return "truncated", f"'{name}' is truncated or damaged (cut short in a download or copy?): {len(data):,} bytes, not a whole file."
+        message = _("'{name}' is truncated or damaged (cut short in a download or copy?): {size} bytes, not a whole file.")
+        return "truncated", message.format(name=name, size=f"{len(data):,}")
     config = saved_model_config(path)
     lambdas = [str(item["config"].get("name", "?")) for item in _objects(config) if item["class_name"] == "Lambda"]
     if lambdas or "Lambda" in text:
         names = ", ".join(f"'{layer}'" for layer in lambdas) or "?"
-        return "lambda", (
-            f"'{name}' contains a Lambda layer ({names}): Python code stored in the file. Loading it would run that code, "
+        message = _(
+            "'{name}' contains a Lambda layer ({layers}): Python code stored in the file. Loading it would run that code, "
             "so the app refuses it (safe_mode=True). Rebuild the model with built-in layers instead of Lambda."
         )
+        return "lambda", message.format(name=name, layers=names)
     custom = custom_classes(config)
     if custom:
-        listed = ", ".join(f"'{cls}' (layer '{layer}')" for cls, layer in custom)
-        return "custom_class", (
-            f"'{name}' uses a custom class: {listed}. Its Python code is not in the file and the app does not run code from "
+        listed = ", ".join(_("'{cls}' (layer '{layer}')").format(cls=cls, layer=layer) for cls, layer in custom)
+        message = _(
+            "'{name}' uses a custom class: {classes}. Its Python code is not in the file and the app does not run code from "
             "uploads; only models made of Keras's own layers can be loaded here."
         )
+        return "custom_class", message.format(name=name, classes=listed)
     return "keras_error", text
 
 
@@ -118,9 +126,10 @@ def load_uploaded_model(name: str, data: bytes) -> UploadedModel:
     result = UploadedModel(name=name, size_bytes=len(data))
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix not in SUFFIXES:
-        result.kind, result.error = "wrong_type", f"'{name}' is not a model file: expected a .keras or .h5 file. Received: '.{suffix}'"
+        message = _("'{name}' is not a model file: expected a .keras or .h5 file. Received: '.{suffix}'")
+        result.kind, result.error = "wrong_type", message.format(name=name, suffix=suffix)
     elif not data:
-        result.kind, result.error = "empty", f"'{name}' is empty (0 bytes)."
+        result.kind, result.error = "empty", _("'{name}' is empty (0 bytes).").format(name=name)
     if result.error:
         return result
     try:
@@ -136,7 +145,7 @@ def load_uploaded_model(name: str, data: bytes) -> UploadedModel:
     except LimitExceeded as error:
         result.kind, result.error = "too_large", str(error)
         return result
-    result.notes.append("loaded with keras.models.load_model(safe_mode=True, compile=False): no code from the file was run")
+    result.notes.append(_("loaded with keras.models.load_model(safe_mode=True, compile=False): no code from the file was run"))
     return result
 
 
