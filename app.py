@@ -58,7 +58,7 @@ def _load_keras() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _start_loading_keras() -> threading.Thread:
-    """Once per process, on the first visit: load TensorFlow in the background while the first page draws."""
+    """Once per process, after the first page is drawn: load TensorFlow in the background while the user reads."""
     loader = threading.Thread(target=_load_keras, name="load-keras", daemon=True)
     loader.start()
     return loader
@@ -113,7 +113,6 @@ def render_sidebar() -> None:
         st.markdown(f"**{md(spec.name)}**  \n{nodes} · {params} · {status}")
 
 
-_start_loading_keras()
 state.init_state()
 inject_styles()
 if st.query_params.get("preset"):
@@ -127,3 +126,4 @@ if page.url_path not in LIGHT_PAGES:
 render_sidebar()
 render_notices()
 page.run()
+_start_loading_keras()  # after the page is drawn: the import would otherwise slow the first page down (the GIL)

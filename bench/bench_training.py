@@ -34,7 +34,8 @@ import keras  # noqa: E402
 from studio.graph.presets import load_preset  # noqa: E402
 from studio.model.build import build_model  # noqa: E402
 from studio.training.data import fit_to_model  # noqa: E402
-from studio.training.datasets import MNIST_FILE_VARIABLE, PRESET_DATA, Dataset, load_dataset  # noqa: E402
+from studio.training.datasets import MNIST_FILE_VARIABLE, Dataset, load_dataset  # noqa: E402
+from studio.training.defaults import PRESET_DATA  # noqa: E402
 from studio.training.job import TrainingRequest  # noqa: E402
 from studio.training.queue import JobRegistry  # noqa: E402
 from studio.training.settings import default_settings  # noqa: E402

@@ -1,4 +1,5 @@
-"""The session's language: `?lang=zh` / `?lang=en` in any URL, the sidebar switch, else the browser's language.
+"""The session's language: `?lang=zh` / `?lang=en` in any URL, the sidebar switch, else the server's
+(`kfs app --lang`, KFS_DEFAULT_LANGUAGE), else the browser's language.
 
 `init_language()` runs first on every script run (app.py), before any message is translated; it tells
 `studio.i18n` to read the session's choice, so callbacks, pages and the core all speak the same
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, normalize_language, set_language_resolver
+from studio.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, app_default_language, normalize_language, set_language_resolver
 
 LANGUAGE = "studio.language"  # str: "en" or "zh", the session's language
 QUERY_KEY = "lang"
@@ -33,13 +34,13 @@ def _browser_language() -> str | None:
 
 
 def init_language() -> str:
-    """Settle this run's language (URL, then the session's choice, then the browser's) and return it."""
+    """Settle this run's language (URL, then the session's choice, the server's, the browser's) and return it."""
     set_language_resolver(_session_language)
     asked = normalize_language(st.query_params.get(QUERY_KEY))
     if asked:
         st.session_state[LANGUAGE] = asked
     elif normalize_language(st.session_state.get(LANGUAGE)) is None:
-        st.session_state[LANGUAGE] = _browser_language() or DEFAULT_LANGUAGE
+        st.session_state[LANGUAGE] = app_default_language() or _browser_language() or DEFAULT_LANGUAGE
     return st.session_state[LANGUAGE]
 
 

@@ -127,17 +127,6 @@ def _status(spec: GraphSpec, result: BuildResult) -> None:
         )
 
 
-def _empty_start() -> None:
-    st.info(
-        _(
-            "This model is empty. Add an **Input** in the *Add* panel on the right, open a preset from the **Project** menu, "
-            "or pick one in the Gallery."
-        ),
-        icon=":material/lightbulb:",
-    )
-    st.page_link(state.PAGES["gallery"], label=_("Browse the Gallery"), icon=":material/photo_library:")
-
-
 def render_builder() -> None:
     """The whole page."""
     state.init_state()
@@ -150,9 +139,7 @@ def render_builder() -> None:
         _render_canvas(spec, result, present=True)
         return
     _status(spec, result)
-    render_problems(spec, result)
-    if not spec.calls and not spec.layers:
-        _empty_start()
+    render_problems(spec, result)  # an empty model: the "Start here" box instead
     left, right = st.columns([3, 2], gap="medium")
     with left:
         views = {  # tab labels are translated: code that opens a tab sets the translated label

@@ -96,8 +96,8 @@ def compile_catalog() -> None:
 
 
 def placeholders(text: str) -> list[str]:
-    """The named placeholders of a message, sorted ('{count}', '{name!r}')."""
-    return sorted(PLACEHOLDER.findall(text))
+    """The named placeholders of a message, each once, sorted ('{count}', '{name!r}'); a translation may repeat one."""
+    return sorted(set(PLACEHOLDER.findall(text)))
 
 
 def translation_problems(catalog: Catalog, wanted: dict) -> list[str]:

@@ -27,6 +27,7 @@ LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+APP_LANGUAGE_VARIABLE = "KFS_DEFAULT_LANGUAGE"  # the app's language for a session whose URL and browser say nothing
 DOMAIN = "messages"
 
 _explicit: contextvars.ContextVar[str | None] = contextvars.ContextVar("kfs_language", default=None)
@@ -50,6 +51,12 @@ def language_from_environment(environ: dict[str, str] | None = None) -> str:
             if found:
                 return found
     return DEFAULT_LANGUAGE
+
+
+def app_default_language(environ: dict[str, str] | None = None) -> str | None:
+    """The language the server was started in (``kfs app --lang zh`` sets KFS_DEFAULT_LANGUAGE), or None."""
+    environ = os.environ if environ is None else environ
+    return normalize_language(environ.get(APP_LANGUAGE_VARIABLE, ""))
 
 
 def set_language_resolver(resolver: Callable[[], str | None] | None) -> None:

@@ -29,6 +29,7 @@ class Limits:
     max_data_values: int = 64_000_000
     history_size: int = 50
     nodes_per_page: int = 40
+    training_workers: int = 0  # 0: one per two CPU cores (see studio.training.queue.default_workers)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -50,6 +51,7 @@ LIMIT_LABELS = {
     "max_data_values": (N_("max values in a data file (samples x features)"), "KFS_MAX_DATA_VALUES"),
     "history_size": (N_("undo steps kept"), "KFS_HISTORY_SIZE"),
     "nodes_per_page": (N_("nodes listed per page"), "KFS_NODES_PER_PAGE"),
+    "training_workers": (N_("trainings run at once (0: one per two CPU cores)"), "KFS_TRAINING_WORKERS"),
 }
 assert set(LIMIT_LABELS) == {item.name for item in fields(Limits)}, "every limit needs a label and a variable"
 

@@ -12,13 +12,13 @@ from studio.training.datasets import (
     DataError,
     DatasetUnavailable,
     as_autoencoder,
-    default_dataset_key,
     load_dataset,
     mnist_thumbnails,
-    not_trainable_message,
     shared_ints,
     tutorial_tickets,
 )
+from studio.training.default_data import default_dataset_key
+from studio.training.defaults import not_trainable_message
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ def offline(monkeypatch):
 
 @pytest.fixture
 def registry():
-    registry = JobRegistry()
+    registry = JobRegistry(workers=1)  # these tests check one-at-a-time order; tests/test_training_pool.py checks a pool
     yield registry
     registry.shutdown()
 

@@ -6,7 +6,8 @@ import pytest
 
 from studio.graph.presets import load_preset
 from studio.training import datasets
-from studio.training.datasets import PRESET_DATA, default_dataset_key, not_trainable_message
+from studio.training.default_data import default_dataset_key
+from studio.training.defaults import PRESET_DATA, not_trainable_message
 from studio.training.job import FINISHED, TrainingRequest, train_now
 from studio.training.settings import default_settings
 

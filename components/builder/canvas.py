@@ -25,6 +25,7 @@ from studio.graph.edits import EditError, NodeInUseError
 from studio.graph.intents import VIEW_ONLY, apply_intent
 from studio.graph.layout import layout_direction
 from studio.graph.spec import GraphSpec
+from studio.i18n import N_, _, current_language, ngettext
 from studio.model.analysis import ref_label, tensor_refs
 from studio.model.build import BuildResult
 from studio.model.canvas_view import palette, spec_to_canvas
@@ -33,12 +34,17 @@ FRONTEND_DIR = Path(__file__).resolve().parent / "canvas_frontend"
 BUILD_DIR = FRONTEND_DIR / "build"
 _component = components.declare_component("keras_canvas", path=str(BUILD_DIR))
 _LABELS = {
-    "add_node": "Added {layer_type} on the canvas", "insert": "Inserted {layer_type} on edge {edge} on the canvas",
-    "connect": "Connected {source} → {target} on the canvas", "disconnect": "Removed an edge on the canvas",
-    "delete": "Deleted on the canvas", "share": "Called {node}'s layer again on the canvas",
-    "toggle_output": "Pinned or unpinned output {node} on the canvas", "set_param": "Set {name} of {node} on the canvas",
-    "duplicate": "Duplicated {node} on the canvas",
+    "add_node": N_("Added {layer_type} on the canvas"),
+    "insert": N_("Inserted {layer_type} on edge {edge} on the canvas"),
+    "connect": N_("Connected {source} → {target} on the canvas"),
+    "disconnect": N_("Removed an edge on the canvas"),
+    "delete": N_("Deleted on the canvas"),
+    "share": N_("Called {node}'s layer again on the canvas"),
+    "toggle_output": N_("Pinned or unpinned output {node} on the canvas"),
+    "set_param": N_("Set {name} of {node} on the canvas"),
+    "duplicate": N_("Duplicated {node} on the canvas"),
 }
+_EDITED = N_("Edited on the canvas")
 _REQUESTS = ("select", "undo", "redo")  # asked by the canvas, but not edits of the spec
 
 
@@ -49,7 +55,8 @@ def _keys(key: str) -> dict[str, str]:
 
 def _label(intent: Mapping[str, Any]) -> str:
     fields = {name: intent.get(name, "?") for name in ("layer_type", "source", "target", "node", "edge", "name")}
-    return _LABELS.get(str(intent.get("kind")), "Edited on the canvas").format(**fields)
+    template = _LABELS.get(str(intent.get("kind")), _EDITED)
+    return _(template).format(**fields)
 
 
 def _store_layout(spec: GraphSpec) -> None:
@@ -119,21 +126,22 @@ def _render_pending(spec: GraphSpec, result: BuildResult | None, key: str) -> bo
     intent = pending["intent"]
     with st.container(border=True):
         if intent.get("kind") == "share":
-            st.markdown(f"Call **{md(str(intent.get('node')))}**'s layer once more (the same weights) on:")
+            st.markdown(_("Call **{node}**'s layer once more (the same weights) on:").format(node=md(str(intent.get("node")))))
             options = tensor_refs(spec, result, exclude=None)
-            chosen = st.multiselect("Input(s) of the new call", options, key=f"{key}__share_inputs",
-                                    format_func=lambda ref: ref_label(spec, result, ref))
+            chosen = st.multiselect(
+                _("Input(s) of the new call"), options, key=f"{key}__share_inputs", format_func=lambda ref: ref_label(spec, result, ref)
+            )
             columns = st.columns(2)
-            if columns[0].button("Add the call", key=f"{key}__share_go", type="primary", disabled=not chosen):
+            if columns[0].button(_("Add the call"), key=f"{key}__share_go", type="primary", disabled=not chosen):
                 return apply_canvas_intent({**intent, "inputs": chosen}, key)
         else:
             st.warning(md(pending["message"]), icon=":material/block:")
             columns = st.columns(3)
-            if columns[0].button("Delete them too", key=f"{key}__cascade", help="Delete the node and everything downstream of it"):
+            if columns[0].button(_("Delete them too"), key=f"{key}__cascade", help=_("Delete the node and everything downstream of it")):
                 return apply_canvas_intent({**intent, "mode": "cascade"}, key)
-            if columns[1].button("Reconnect them", key=f"{key}__rewire", help="Feed its users from its own input, then delete it"):
+            if columns[1].button(_("Reconnect them"), key=f"{key}__rewire", help=_("Feed its users from its own input, then delete it")):
                 return apply_canvas_intent({**intent, "mode": "rewire"}, key)
-        if columns[-1].button("Cancel", key=f"{key}__cancel"):
+        if columns[-1].button(_("Cancel"), key=f"{key}__cancel"):
             st.session_state[keys["pending"]] = None
             st.rerun()
     return False
@@ -152,9 +160,7 @@ def handle_canvas_event(key: str) -> bool:
     return apply_canvas_intent(change, key)
 
 
-def render_canvas(
-    spec: GraphSpec, result: BuildResult | None, key: str, *, height: int = 560, present: bool = False
-) -> bool:
+def render_canvas(spec: GraphSpec, result: BuildResult | None, key: str, *, height: int = 560, present: bool = False) -> bool:
     """Draw the spec as an editable node canvas; True when an event changed the current spec (then `st.rerun()`).
 
     The canvas fills the window's height below it (at least `height` px); `present` is the presentation mode.
@@ -168,18 +174,118 @@ def render_canvas(
     if message:
         st.warning(md(message), icon=":material/block:")
     nodes, edges = spec_to_canvas(spec, result)
-    graph_problems = [  # problems that belong to no drawn node (the whole graph, or a missing id)
-        problem.text() for problem in (result.problems if result else [])
-        if problem.node is None or (result.spec.call(problem.node) is None and result.spec.layer(problem.node) is None)
-    ]
+    graph_problems = (
+        [  # problems that belong to no drawn node (the whole graph, or a missing id)
+            problem.text()
+            for problem in (result.problems if result else [])
+            if problem.node is None or (result.spec.call(problem.node) is None and result.spec.layer(problem.node) is None)
+        ]
+        if spec.calls or spec.layers
+        else []
+    )  # an empty model is a start, not a problem: the canvas shows its hint alone
     _component(
-        nodes=[asdict(node) for node in nodes], edges=[asdict(edge) for edge in edges], problems=graph_problems,
-        palette=_palette(), direction=layout_direction(spec), selected=st.session_state.get(state.SELECTED),
-        ack=st.session_state.get(keys["event"]), spec_name=spec.name, height=height, present=present, key=key, default=None,
+        nodes=[asdict(node) for node in nodes],
+        edges=[asdict(edge) for edge in edges],
+        problems=graph_problems,
+        palette=_palette(current_language()),
+        labels=canvas_labels(),
+        direction=layout_direction(spec),
+        selected=st.session_state.get(state.SELECTED),
+        ack=st.session_state.get(keys["event"]),
+        spec_name=spec.name,
+        height=height,
+        present=present,
+        key=key,
+        default=None,
     )
     return False
 
 
 @st.cache_data(show_spinner=False)
-def _palette() -> list[dict]:
+def _palette(language: str) -> list[dict]:
+    """The palette (its texts may be translated by the catalogue: cached per language)."""
     return palette()
+
+
+def canvas_labels() -> dict[str, Any]:
+    """Every text the canvas shows, in the session's language (the front end keeps its English when one is missing).
+
+    Placeholders such as ``{label}`` are filled in the browser.
+    """
+    return {
+        # toolbar
+        "delete": _("Delete"),
+        "delete_title": _("Delete the selected nodes and edges (Del)"),
+        "output": _("Output ±"),
+        "output_title": _("Pin or unpin the selected node as a model output"),
+        "duplicate": _("Duplicate"),
+        "duplicate_title": _("Duplicate (Ctrl/Cmd+D)"),
+        "share": _("Call again"),
+        "share_title": _("Call the selected node's layer again (same weights): then click its input"),
+        "layout_tb": _("↓ Layout"),
+        "layout_tb_title": _("Auto-layout, top-down"),
+        "layout_lr": _("→ Layout"),
+        "layout_lr_title": _("Auto-layout, left to right"),
+        "fit": _("Fit"),
+        "fit_title": _("Fit the whole graph in view (F)"),
+        "share_armed": _("Click the node whose output the new call of '{layer}' takes (Esc cancels)"),
+        # status while Python applies a change
+        "updating": _("Updating…"),
+        "deleting": _("Deleting…"),
+        "connecting": _("Connecting…"),
+        "replacing_input": _("Replacing input {slot}…"),
+        "calling_again": _("Calling the layer again…"),
+        "adding": _("Adding {label}…"),
+        "inserting": _("Inserting {label}…"),
+        "undoing": _("Undo…"),
+        "redoing": _("Redo…"),
+        "duplicating": _("Duplicating…"),
+        "saving_layout": _("Saving the layout…"),
+        "changing_outputs": _("Changing the outputs…"),
+        "laying_out": _("Laying out…"),
+        # problems and the empty canvas
+        "more_problem": ngettext("+{count} more problem", "+{count} more problems", 1),
+        "more_problems": ngettext("+{count} more problem", "+{count} more problems", 2),
+        "empty": _("No nodes yet: drag an {input} from the palette onto the canvas, then drag layers onto it."),
+        # palette and type picker
+        "palette_show": _("Show the layer palette"),
+        "palette_hide": _("Hide the palette"),
+        "search": _("Search layers…"),
+        "no_match": _("No layer type matches “{query}”."),
+        "palette_tip": _("Drag onto the canvas, a node or an edge"),
+        "picker_title": _("New consumer of {ref}"),
+        "close": _("Close (Esc)"),
+        "picker_shared": _("Call a layer again (shared weights)"),
+        "picker_new": _("New layer"),
+        # a node
+        "badge_input": _("input"),
+        "badge_output": _("output"),
+        "badge_pinned": _("output · pinned"),
+        "badge_outputs": _("output ×{count}"),
+        "badge_unpinned": _("not an output"),
+        "badge_shared": _("shared ×{count}"),
+        "pinned_title": _("Pinned: a model output although other nodes use it"),
+        "output_title_free": _("A model output: nothing uses it"),
+        "unpinned_title": _("Nothing uses it, but you took it out of the model outputs"),
+        "shared_title": _("Layer '{layer}' is also called by: {nodes}"),
+        "type_title": _("Layer '{layer}' of type {type}"),
+        "frozen": _("frozen"),
+        "params": _("{count} params"),
+        "shape_title": _("Output shape: {shape}"),
+        "unknown": _("unknown"),
+        "not_built": _("not built"),
+        "more_errors": _("(+{count} more)"),
+        "hide_inside": _("▾ hide inside"),
+        "show_inside": _("▸ show inside ({count})"),
+        "choice_none": _("(none)"),
+        "slot_add_title": _("Drop a connection here to add input {number}"),
+        "slot_title": _("Input {number}: drop a connection here to replace it"),
+        "out_title": _("Drag onto a node to connect, or onto empty space to add a layer"),
+        "out_title_many": _("Output {index} ({label}): drag onto a node to connect, or onto empty space to add a layer"),
+        # a parameter typed on a node
+        "value_needed": _("A value is needed here."),
+        "expect_int": _("Expected a whole number such as 64. Received: {text}"),
+        "expect_float": _("Expected a number such as 0.5. Received: {text}"),
+        "expect_shape": _("Expected a shape such as 28, 28, 1 (None for any size). Received: {text}"),
+        "expect_int_or_tuple": _("Expected a number or numbers such as 3 or 3, 3. Received: {text}"),
+    }

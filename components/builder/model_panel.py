@@ -8,6 +8,7 @@ from components import actions, state
 from components.text import md
 from studio.graph import edits, wiring
 from studio.graph.spec import GraphSpec
+from studio.i18n import _
 from studio.limits import LIMIT_LABELS, limits
 from studio.model.analysis import tensor_refs
 from studio.model.build import BuildResult
@@ -20,7 +21,11 @@ MODEL_ERROR = "builder.model"
 
 def _rename_model() -> None:
     name = str(st.session_state.get(state.widget_key(MODEL_NAME), ""))
-    actions.apply_edit(lambda spec: edits.set_model_name(spec, name), MODEL_ERROR, f"Renamed the model to '{name.strip()}'")
+    actions.apply_edit(
+        lambda spec: edits.set_model_name(spec, name),
+        MODEL_ERROR,
+        _("Renamed the model to '{name}'").format(name=name.strip()),
+    )
 
 
 def _move(kind: str, position: int, offset: int) -> None:
@@ -29,55 +34,76 @@ def _move(kind: str, position: int, offset: int) -> None:
             return wiring.set_model_inputs(spec, wiring.move_in_list(spec.inputs, position, offset))
         return wiring.set_outputs(spec, wiring.move_in_list(spec.outputs, position, offset))
 
-    actions.apply_edit(edit, MODEL_ERROR, f"Reordered the model {kind}")
+    actions.apply_edit(edit, MODEL_ERROR, _("Reordered the model inputs") if kind == "inputs" else _("Reordered the model outputs"))
 
 
 def _remove_output(ref: str) -> None:
-    actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is no longer a model output")
+    actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, _("'{ref}' is no longer a model output").format(ref=ref))
 
 
 def _add_output() -> None:
     ref = st.session_state.get(state.widget_key(MODEL_ADD_OUTPUT))
     if ref:
-        actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, f"'{ref}' is now a model output")
+        actions.apply_edit(lambda spec: wiring.toggle_output(spec, ref), MODEL_ERROR, _("'{ref}' is now a model output").format(ref=ref))
 
 
 def _ordered_list(kind: str, refs: list[str]) -> None:
     if not refs:
-        st.caption(f"No model {kind} yet.")
+        st.caption(_("No model inputs yet.") if kind == "inputs" else _("No model outputs yet."))
         return
     for position, ref in enumerate(refs):
         cols = st.columns([6, 1, 1, 1] if kind == "outputs" else [6, 1, 1], vertical_alignment="center")
         cols[0].markdown(f"{position + 1}. `{ref}`")
-        cols[1].button("↑", key=f"builder.model_{kind}_up_{position}", on_click=_move, args=(kind, position, -1), disabled=position == 0,
-                       help="Move up")
-        cols[2].button("↓", key=f"builder.model_{kind}_down_{position}", on_click=_move, args=(kind, position, 1),
-                       disabled=position == len(refs) - 1, help="Move down")
+        cols[1].button(
+            "↑",
+            key=f"builder.model_{kind}_up_{position}",
+            on_click=_move,
+            args=(kind, position, -1),
+            disabled=position == 0,
+            help=_("Move up"),
+        )
+        cols[2].button(
+            "↓",
+            key=f"builder.model_{kind}_down_{position}",
+            on_click=_move,
+            args=(kind, position, 1),
+            disabled=position == len(refs) - 1,
+            help=_("Move down"),
+        )
         if kind == "outputs":
-            cols[3].button("✕", key=f"builder.model_outputs_remove_{position}", on_click=_remove_output, args=(ref,),
-                           help="No longer an output")
+            cols[3].button(
+                "✕", key=f"builder.model_outputs_remove_{position}", on_click=_remove_output, args=(ref,), help=_("No longer an output")
+            )
 
 
 def render_model_panel(spec: GraphSpec, result: BuildResult) -> None:
     """Name, inputs and outputs of the whole model."""
     cols = st.columns([3, 1], vertical_alignment="bottom")
-    cols[0].text_input("Model name", value=spec.name, key=state.widget_key(MODEL_NAME))
-    cols[1].button("Rename", key="builder.model_rename", on_click=_rename_model, width="stretch")
-    st.markdown("**Inputs** (in the order the model takes its data)")
+    cols[0].text_input(_("Model name"), value=spec.name, key=state.widget_key(MODEL_NAME))
+    cols[1].button(_("Rename"), key="builder.model_rename", on_click=_rename_model, width="stretch")
+    st.markdown(_("**Inputs** (in the order the model takes its data)"))
     _ordered_list("inputs", list(spec.inputs))
-    st.markdown("**Outputs** (in the order the model returns them)")
+    st.markdown(_("**Outputs** (in the order the model returns them)"))
     _ordered_list("outputs", list(spec.outputs))
     candidates = [ref for ref in tensor_refs(spec, result) if ref not in spec.outputs]
     if candidates:
         cols = st.columns([3, 1], vertical_alignment="bottom")
         cols[0].selectbox(
-            "Add an output", candidates, index=None, key=state.widget_key(MODEL_ADD_OUTPUT), placeholder="Choose a node",
+            _("Add an output"),
+            candidates,
+            index=None,
+            key=state.widget_key(MODEL_ADD_OUTPUT),
+            placeholder=_("Choose a node"),
         )
-        cols[1].button("Add", key="builder.model_add_output_button", on_click=_add_output, width="stretch")
+        cols[1].button(_("Add"), key="builder.model_add_output_button", on_click=_add_output, width="stretch")
     message = state.error_for(MODEL_ERROR)
     if message:
         st.error(md(message), icon=":material/error:")
-    with st.expander("Limits of this app"):
+    with st.expander(_("Limits of this app")):
         active = limits()
         for field_name, (label, variable) in LIMIT_LABELS.items():
-            st.markdown(f"- {label}: **{getattr(active, field_name):,}** (`{variable}`)")
+            st.markdown(
+                _("- {limit}: **{value}** (`{variable}`)").format(
+                    limit=_(label), value=f"{getattr(active, field_name):,}", variable=variable
+                )
+            )

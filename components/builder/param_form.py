@@ -15,12 +15,28 @@ from components.text import md
 from studio.catalog import types as catalog
 from studio.catalog.params import Param
 from studio.catalog.values import KIND_HINTS, format_value, parse_param_text
+from studio.i18n import DEFAULT_LANGUAGE, _, current_language, keras_says, ngettext
 
 # Parameters shown before "More parameters" (besides required ones and ones already set).
-MAIN_PARAMS = frozenset({
-    "activation", "padding", "strides", "return_sequences", "pool_size", "dtype", "include_top", "weights",
-    "input_shape", "pooling", "classes", "axis", "merge_mode", "size", "use_bias",
-})
+MAIN_PARAMS = frozenset(
+    {
+        "activation",
+        "padding",
+        "strides",
+        "return_sequences",
+        "pool_size",
+        "dtype",
+        "include_top",
+        "weights",
+        "input_shape",
+        "pooling",
+        "classes",
+        "axis",
+        "merge_mode",
+        "size",
+        "use_bias",
+    }
+)
 # Application keys edited by their own widgets (inner-layer pickers), not as plain parameters.
 SPECIAL_KEYS = frozenset({"outputs", "frozen"})
 
@@ -71,9 +87,16 @@ def _widget_kind(param: Param, value: object) -> str:
 
 
 def _help(param: Param) -> str:
-    default = "" if param.required else f" Default: {_choice_label(param.default) if param.default is not None else 'None'}."
-    hint = f" Enter {KIND_HINTS[param.kind]}." if param.kind in KIND_HINTS and param.kind != "str" else ""
-    return f"{param.help}{hint}{default}"
+    default = (
+        ""
+        if param.required
+        else " " + _("Default: {value}.").format(value=_choice_label(param.default) if param.default is not None else "None")
+    )
+    hint = " " + _("Enter {hint}.").format(hint=_(KIND_HINTS[param.kind])) if param.kind in KIND_HINTS and param.kind != "str" else ""
+    shown = param.help  # in the session's language: the catalogue's translation, or Keras's words marked as Keras's
+    if current_language() != DEFAULT_LANGUAGE and shown.startswith(keras_says("")):
+        return f"{hint}{default}\n\n{shown}".strip()  # Keras's own words last, after the app's sentences
+    return f"{shown}{hint}{default}"
 
 
 def _draw(param: Param, value: object, key: str) -> None:
@@ -88,7 +111,7 @@ def _draw(param: Param, value: object, key: str) -> None:
     elif kind == "float":
         st.number_input(label, value=float(value), step=0.01, format="%g", key=key, help=_help(param))
     else:
-        placeholder = "required" if param.required else f"default: {format_value(param, param.default) or 'None'}"
+        placeholder = _("required") if param.required else _("default: {value}").format(value=format_value(param, param.default) or "None")
         st.text_input(label, value=format_value(param, value), key=key, help=_help(param), placeholder=placeholder)
     message = state.error_for(key)
     if message:
@@ -112,7 +135,7 @@ def render_param_widgets(type_name: str, config: dict, key_prefix: str, show_all
     for param in main:
         _draw(param, _value_in(config, param), param_key(key_prefix, param.name))
     if more:
-        with st.expander(f"More parameters ({len(more)})"):
+        with st.expander(_("More parameters ({count})").format(count=len(more))):
             for param in more:
                 _draw(param, _value_in(config, param), param_key(key_prefix, param.name))
 
@@ -171,5 +194,12 @@ def show_errors(errors: dict[str, str], form_key: str) -> bool:
     for key, message in errors.items():
         state.set_error(key, message)
     if errors:
-        state.set_error(form_key, f"Nothing was changed: {len(errors)} field(s) need a fix (marked below).")
+        state.set_error(
+            form_key,
+            ngettext(
+                "Nothing was changed: {count} field needs a fix (marked below).",
+                "Nothing was changed: {count} fields need a fix (marked below).",
+                len(errors),
+            ).format(count=len(errors)),
+        )
     return bool(errors)

@@ -14,9 +14,10 @@ from components.code_style import code_style_control
 from components.project import file_name_for
 from components.text import md
 from studio.graph.spec import GraphSpec, SpecError
+from studio.i18n import _, current_language
 from studio.model.build import spec_key
 from studio.runs.history import history_csv
-from studio.training.datasets import default_dataset_key
+from studio.training.default_data import default_dataset_key
 from studio.training.settings import CompileSettings, SettingsError, default_settings, settings_from_dict
 
 log = logging.getLogger(__name__)
@@ -30,27 +31,30 @@ def settings_for(spec: GraphSpec, job: Any) -> tuple[CompileSettings, str | None
         key = job.request.dataset_key or summary.get("key")
         if key and key.startswith("file:") and summary.get("autoencoder"):
             key = "file_autoencoder:" + key.removeprefix("file:")
-        return job.request.settings, key, "the settings and data of your last training run"
+        return job.request.settings, key, _("the settings and data of your last training run")
     key = default_dataset_key(spec)
-    return default_settings(spec, key), key, "the default settings and data for this model"
+    return default_settings(spec, key), key, _("the default settings and data for this model")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _script(key: str, settings_json: str, dataset_key: str | None, _spec: GraphSpec) -> str:
+def _script(key: str, settings_json: str, dataset_key: str | None, language: str, _spec: GraphSpec) -> str:
+    """The training script (its comments may be in the language in use: the language is part of the key)."""
     from studio.training.script import training_script
 
     return training_script(_spec, settings_from_dict(json.loads(settings_json)), dataset_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _tutorial(key: str, settings_json: str, dataset_key: str | None, _spec: GraphSpec) -> str:
+def _tutorial(key: str, settings_json: str, dataset_key: str | None, language: str, _spec: GraphSpec) -> str:
+    """The tutorial-style code (the language is part of the key, as for the script)."""
     from studio.training.script import tutorial_code
 
     return tutorial_code(_spec, settings_from_dict(json.loads(settings_json)), dataset_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _diagram(key: str, fmt: str, _spec: GraphSpec) -> bytes:
+def _diagram(key: str, fmt: str, language: str, _spec: GraphSpec) -> bytes:
+    """The diagram as PNG or SVG (its labels may be translated: the language is part of the key)."""
     from studio.io.diagram import render_diagram
 
     return render_diagram(_spec, fmt)
@@ -73,54 +77,63 @@ def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
     from studio.io.diagram import DiagramError, graphviz_available
     from studio.io.model_files import project_json
 
-    st.subheader("Code, script and project")
+    st.subheader(_("Code, script and project"))
     if not spec.calls:
-        st.info("The model is empty: open an example in the Gallery or build one in the Builder.")
+        st.info(_("The model is empty: open an example in the Gallery or build one in the Builder."))
         return
     settings, dataset_key, origin = settings_for(spec, job)
     key = spec_key(spec)
-    st.caption(f"Model **{md(spec.name)}**; the training script, the tutorial-style code and the project file use {origin}.")
+    language = current_language()
+    st.caption(
+        _("Model **{name}**; the training script, the tutorial-style code and the project file use {origin}.").format(
+            name=md(spec.name), origin=origin
+        )
+    )
     top = st.columns(3)
     with top[0]:
         style = code_style_control(CODE_STYLE_KEY)
     try:
-        code = _tutorial(key, settings.to_json(), dataset_key, spec) if style == "tutorial" else cache.generated_code(spec)
+        code = _tutorial(key, settings.to_json(), dataset_key, language, spec) if style == "tutorial" else cache.generated_code(spec)
     except (SpecError, SettingsError) as error:
-        top[0].caption(f"No code: {md(error)}")
+        top[0].caption(_("No code: {error}").format(error=md(error)))
     else:
         name = file_name_for(spec, "_tutorial.py" if style == "tutorial" else ".py")
-        _download(top[0], "Model code (.py)", code, name, "text/x-python", "export.code")
+        _download(top[0], _("Model code (.py)"), code, name, "text/x-python", "export.code")
     script = None
     try:
-        script = _script(key, settings.to_json(), dataset_key, spec)
+        script = _script(key, settings.to_json(), dataset_key, language, spec)
     except (SpecError, SettingsError) as error:
-        top[1].caption(f"No training script: {md(error)}")
+        top[1].caption(_("No training script: {error}").format(error=md(error)))
     if script:
-        _download(top[1], "Training script (.py)", script, f"train_{file_name_for(spec, '.py')}", "text/x-python", "export.script")
+        _download(top[1], _("Training script (.py)"), script, f"train_{file_name_for(spec, '.py')}", "text/x-python", "export.script")
     project = project_json(spec, settings, dataset_key)
-    _download(top[2], "Project file (.json)", project, file_name_for(spec, ".project.json"), "application/json", "export.project")
+    _download(top[2], _("Project file (.json)"), project, file_name_for(spec, ".project.json"), "application/json", "export.project")
     bottom = st.columns(4)
     summary = _summary(key, spec)
     if summary:
-        _download(bottom[0], "Summary (.txt)", summary, file_name_for(spec, "_summary.txt"), "text/plain", "export.summary")
+        _download(bottom[0], _("Summary (.txt)"), summary, file_name_for(spec, "_summary.txt"), "text/plain", "export.summary")
     if not graphviz_available():
-        bottom[1].caption("PNG/SVG diagrams need Graphviz's `dot` program (apt-get install graphviz).")
+        bottom[1].caption(_("PNG/SVG diagrams need Graphviz's `dot` program (apt-get install graphviz)."))
     else:
         for column, fmt, mime in ((bottom[1], "png", "image/png"), (bottom[2], "svg", "image/svg+xml")):
             try:
-                data = _diagram(key, fmt, spec)
+                data = _diagram(key, fmt, language, spec)
             except DiagramError as error:
-                column.caption(f"No {fmt.upper()}: {md(error)}")
+                column.caption(_("No {format}: {error}").format(format=fmt.upper(), error=md(error)))
                 continue
-            _download(column, f"Diagram (.{fmt})", data, file_name_for(spec, f".{fmt}"), mime, f"export.diagram.{fmt}")
+            _download(
+                column, _("Diagram (.{format})").format(format=fmt), data, file_name_for(spec, f".{fmt}"), mime, f"export.diagram.{fmt}"
+            )
     epochs = job.log.epochs() if job is not None else []
     if epochs:
         name = file_name_for(job.request.spec, "_history.csv")
-        _download(bottom[3], "History (.csv)", history_csv(epochs), name, "text/csv", "export.history")
+        _download(bottom[3], _("History (.csv)"), history_csv(epochs), name, "text/csv", "export.history")
     if script:
-        with st.expander("The training script"):
+        with st.expander(_("The training script")):
             st.caption(
-                "Runs as it is with only keras and numpy: `python train.py --epochs 1`. With several GPUs add "
-                "`--distribute mirrored`; on several machines set TF_CONFIG on each and add `--distribute multiworker`."
+                _(
+                    "Runs as it is with only keras and numpy: `python train.py --epochs 1`. With several GPUs add "
+                    "`--distribute mirrored`; on several machines set TF_CONFIG on each and add `--distribute multiworker`."
+                )
             )
             st.code(script, language="python")

@@ -11,6 +11,7 @@ import streamlit as st
 from components import actions, state
 from components.text import md
 from studio.graph.spec import SpecError
+from studio.i18n import _, ngettext
 from studio.limits import describe, limits
 from studio.model.upload import UploadedModel, load_uploaded_model, unsupported_layers
 
@@ -31,7 +32,7 @@ def _load(uploaded: Any) -> UploadedModel:
     """Load an upload once (a rerun with the same file reuses the model)."""
     token = (getattr(uploaded, "file_id", None), uploaded.name, uploaded.size)
     if st.session_state.get(LOADED_TOKEN) != token:
-        with st.spinner(f"Loading {md(uploaded.name)} with safe_mode=True ..."):
+        with st.spinner(_("Loading {name} with safe_mode=True ...").format(name=md(uploaded.name))):
             st.session_state[LOADED] = load_uploaded_model(uploaded.name, uploaded.getvalue())
         st.session_state[LOADED_TOKEN] = token
     return st.session_state[LOADED]
@@ -44,15 +45,15 @@ def _open_in_builder(model: Any, name: str) -> None:
         spec = spec_from_model(model)
         actions.check_new_spec(spec)  # the builder's limits: nodes, nesting of models, parameters
     except (SpecError, ValueError) as error:
-        st.error(f"'{md(name)}' cannot be opened in the builder: {md(actions.error_text(error))}")
+        st.error(_("'{name}' cannot be opened in the builder: {error}").format(name=md(name), error=md(actions.error_text(error))))
         return
-    spec.description = f"Imported from {name}"
-    state.replace_spec(spec, f"Opened the uploaded model '{name}'", source=f"file {name}")
-    state.notify(f"Opened '{name}' in the builder (its architecture; the weights stay in the file).")
+    spec.description = _("Imported from {name}").format(name=name)
+    state.replace_spec(spec, _("Opened the uploaded model '{name}'").format(name=name), source=f"file {name}")
+    state.notify(_("Opened '{name}' in the builder (its architecture; the weights stay in the file).").format(name=name))
     try:
         st.switch_page(state.PAGES["builder"])
     except Exception:  # noqa: BLE001 - the page runs on its own (tests) without the navigation
-        st.success(f"'{md(name)}' is open in the builder.")
+        st.success(_("'{name}' is open in the builder.").format(name=md(name)))
 
 
 def render_model_card(model: Any) -> None:
@@ -62,7 +63,12 @@ def render_model_card(model: Any) -> None:
 
     inputs = ", ".join(f"{tensor.name} {tuple(tensor.shape)}" for tensor in model.inputs)
     outputs = ", ".join(str(tuple(tensor.shape)) for tensor in model.outputs)
-    st.markdown(f"**{md(model.name)}** · {model.count_params():,} parameters · inputs {md(inputs)} · outputs {outputs}")
+    parameters = ngettext("{count} parameter", "{count} parameters", model.count_params()).format(count=f"{model.count_params():,}")
+    st.markdown(
+        _("**{name}** · {parameters} · inputs {inputs} · outputs {outputs}").format(
+            name=md(model.name), parameters=parameters, inputs=md(inputs), outputs=outputs
+        )
+    )
     left, right = st.columns(2)
     with left:
         st.code(summary_text(model), language=None)
@@ -70,17 +76,19 @@ def render_model_card(model: Any) -> None:
         try:
             st.graphviz_chart(model_dot(model, DiagramOptions(show_shapes=True)))
         except Exception as error:  # noqa: BLE001 - no diagram is not worth losing the page over
-            st.caption(f"No diagram: {type(error).__name__}: {md(error)}")
+            st.caption(_("No diagram: {error}").format(error=f"{type(error).__name__}: {md(error)}"))
 
 
 def render_upload() -> None:
     """Upload a model file and show it; every bad file gets its own clear message and the session goes on."""
     active = limits()
     st.caption(
-        f"A model saved with `model.save(...)` as .keras or .h5 ({describe('max_model_mb', active.max_model_mb)}). It is loaded "
-        "with `keras.models.load_model(..., safe_mode=True)`: files with Python code (Lambda layers, custom classes) are refused."
+        _(
+            "A model saved with `model.save(...)` as .keras or .h5 ({limit}). It is loaded with "
+            "`keras.models.load_model(..., safe_mode=True)`: files with Python code (Lambda layers, custom classes) are refused."
+        ).format(limit=describe("max_model_mb", active.max_model_mb))
     )
-    uploaded = st.file_uploader("Model file", type=["keras", "h5", "hdf5"], key=UPLOADER, max_upload_size=active.max_model_mb)
+    uploaded = st.file_uploader(_("Model file"), type=["keras", "h5", "hdf5"], key=UPLOADER, max_upload_size=active.max_model_mb)
     if uploaded is None:
         return
     result = _load(uploaded)
@@ -93,8 +101,13 @@ def render_upload() -> None:
     missing = unsupported_layers(result.model)
     if missing:
         st.warning(
-            f"This model cannot be opened in the builder: {len(missing)} layer(s) are not in the catalogue: {md(', '.join(missing))}. "
-            "You can still inspect its feature maps and fine-tune it here."
+            ngettext(
+                "This model cannot be opened in the builder: {count} layer is not in the catalogue: {layers}. "
+                "You can still inspect its feature maps, fine-tune it and try it here.",
+                "This model cannot be opened in the builder: {count} layers are not in the catalogue: {layers}. "
+                "You can still inspect its feature maps, fine-tune it and try it here.",
+                len(missing),
+            ).format(count=len(missing), layers=md(", ".join(missing)))
         )
-    elif st.button("Open in builder", key="models.open_in_builder", icon=":material/account_tree:", type="primary"):
+    elif st.button(_("Open in builder"), key="models.open_in_builder", icon=":material/account_tree:", type="primary"):
         _open_in_builder(result.model, result.name)

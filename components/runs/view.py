@@ -19,7 +19,7 @@ from studio.graph.spec import SpecError, spec_from_dict
 from studio.i18n import N_, _, ngettext
 from studio.runs.compare import Difference, RunComparison
 from studio.runs.history import history_csv
-from studio.runs.store import RunRecord, RunStore, RunSummary
+from studio.runs.store import RunRecord, RunStore, RunSummary, run_error_text
 
 PICKED = "runs.pick"
 METRIC = "runs.metric"
@@ -216,7 +216,7 @@ def render_details(store: RunStore, record: RunRecord, owner: RunOwner | None = 
     epochs = ngettext("{count} epoch", "{count} epochs", record.epochs or 0).format(count=record.epochs or 0)
     st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{md(record.name)}** · {status_name(record.status)} · {epochs} · `{record.id}`")
     if record.error:
-        st.error(md(record.error))
+        st.error(md(run_error_text(record.error)))
     may_change = render_live_controls(record, owner)
     columns = st.columns(4)
     if columns[0].button(_("Open in builder"), key="runs.open", icon=":material/account_tree:"):

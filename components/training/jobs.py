@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.runs.store import run_recorder
+from studio.i18n import N_, _
 from studio.training.job import TrainingJob, TrainingRequest
 from studio.training.ownership import Ownership, admin_token_configured, is_admin_token, new_owner_key
 from studio.training.queue import JobRegistry
@@ -35,12 +36,12 @@ QUERY_JOB = "job"  # URL query parameters: the job and its owner key, so that a 
 QUERY_KEY = "key"
 HEARTBEAT_VARIABLE = "KFS_TRAIN_HEARTBEAT_S"
 DEFAULT_HEARTBEAT_S = 300.0  # a job whose page has not polled it for this long is stopped
-NOT_YOURS = (
+NOT_YOURS = N_(  # shown with _(NOT_YOURS)
     "This address names a training run that this browser session did not start, or one that is no longer on "
     "this server. Only the session that started a run can watch or stop it; its run name (if its owner gave one) "
     "is on the Runs page. Start a run of your own below."
 )
-YOU = "you"
+YOU = N_("you")
 
 
 def heartbeat_timeout() -> float:
@@ -154,7 +155,10 @@ def remember_in_url(job: TrainingJob) -> None:
 
 
 def start_job(request: TrainingRequest, run_name: str | None = None) -> TrainingJob:
-    """Queue a run owned by this session (a new owner key), remember it (session state and address); the job records its own run."""
+    """Queue a run owned by this session (a new owner key), remember it (session state and address); the job records its own run.
+
+    The job is made here, in this session's script thread, so it keeps this session's language (``current_language()``)
+    and its worker thread reports in it."""
     request.heartbeat_timeout_s = heartbeat_timeout()
     if request.observer is None:
         request.observer = run_recorder()
@@ -170,7 +174,7 @@ class RunOwner:
     """What the Runs page may say about who a run of this server belongs to."""
 
     mine: bool
-    name: str  # "you", "you · <run name>", the owner's run name, or "anonymous"
+    name: str  # "you", "you · <run name>", the owner's run name, or "anonymous" (translated)
     active: bool
 
 
@@ -179,7 +183,10 @@ def run_owners() -> dict[str, RunOwner]:
     owners = {}
     for job in job_registry().jobs():
         mine = is_mine(job)
-        name = (f"{YOU} · {job.ownership.run_name}" if job.ownership.run_name else YOU) if mine else job.ownership.public_name
+        if mine:
+            name = _("{you} · {run_name}").format(you=_(YOU), run_name=job.ownership.run_name) if job.ownership.run_name else _(YOU)
+        else:
+            name = job.ownership.public_name
         owners[job.run_id] = RunOwner(mine=mine, name=name, active=job.active)
     return owners
 
@@ -213,13 +220,13 @@ def render_admin_access() -> None:
     """Teacher/admin access (only when the server sets KFS_ADMIN_TOKEN): enter the token to watch and stop every run."""
     if not admin_token_configured():
         return
-    with st.expander("Teacher access", icon=":material/admin_panel_settings:"):
+    with st.expander(_("Teacher access"), icon=":material/admin_panel_settings:"):
         if is_admin():
-            st.caption("Teacher mode: you can watch and stop every run on this server.")
-            if st.button("Leave teacher mode", key="train.admin_leave"):
+            st.caption(_("Teacher mode: you can watch and stop every run on this server."))
+            if st.button(_("Leave teacher mode"), key="train.admin_leave"):
                 st.session_state[ADMIN] = False
                 st.rerun()
             return
-        st.text_input("Teacher token (KFS_ADMIN_TOKEN)", type="password", key=ADMIN_TOKEN_INPUT, on_change=_check_admin_token)
+        st.text_input(_("Teacher token (KFS_ADMIN_TOKEN)"), type="password", key=ADMIN_TOKEN_INPUT, on_change=_check_admin_token)
         if st.session_state.pop(f"{ADMIN}.failed", False):
-            st.error("That is not the teacher token of this server.")
+            st.error(_("That is not the teacher token of this server."))

@@ -6,56 +6,95 @@ from __future__ import annotations
 import streamlit as st
 
 from components.text import md
+from studio.i18n import N_, _, ngettext
 from studio.training.callbacks import LogSnapshot
 from studio.training.job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, STOPPING, TrainingJob
+
+# What a run is doing (Progress.phase is an id the job sets; these are shown).
+PHASES = {
+    "waiting": N_("Waiting ..."),
+    "building the model": N_("Building the model ..."),
+    "loading data": N_("Loading data ..."),
+    "training": N_("Training ..."),
+    "evaluating": N_("Evaluating ..."),
+    "saving the run": N_("Saving the run ..."),
+    QUEUED: N_("Queued ..."),
+    STOPPED: N_("Stopped ..."),
+    FINISHED: N_("Finished ..."),
+    FAILED: N_("Failed ..."),
+}
 
 
 def _seconds(value: float | None) -> str:
     if value is None:
         return "?"
     value = max(0.0, value)
-    return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
+    return _("{seconds} s").format(seconds=f"{value:.0f}") if value < 90 else _("{minutes} min").format(minutes=f"{value / 60:.1f}")
 
 
 def progress_text(job: TrainingJob, snapshot: LogSnapshot) -> str:
     """'Epoch 2/5 · batch 300/750 · 35,000 samples/s · ETA 12 s' (or the phase before training starts)."""
     progress = snapshot.progress
     if progress.phase != "training" or not progress.epochs:
-        return f"{progress.phase.capitalize()} ..."
-    return (
-        f"Epoch {progress.epoch}/{progress.epochs} · batch {progress.step}/{progress.steps_per_epoch} · "
-        f"{progress.samples_per_second:,.0f} samples/s · ETA {_seconds(progress.eta_s)}"
+        return _(PHASES[progress.phase]) if progress.phase in PHASES else f"{progress.phase} ..."
+    return _("Epoch {epoch}/{epochs} · batch {step}/{steps} · {speed} samples/s · ETA {eta}").format(
+        epoch=progress.epoch,
+        epochs=progress.epochs,
+        step=progress.step,
+        steps=progress.steps_per_epoch,
+        speed=f"{progress.samples_per_second:,.0f}",
+        eta=_seconds(progress.eta_s),
     )
+
+
+def _queued_text(job: TrainingJob, queue_position: int | None) -> str:
+    """Where a queued run stands: its place in line, how many train at once, and when it should start."""
+    from components.training.jobs import job_registry
+
+    registry = job_registry()
+    place = _("Queued: number {position} in line.").format(position=queue_position or "?")
+    at_once = ngettext(
+        "One model trains at a time on this server.", "{count} models train at once on this server.", registry.workers
+    ).format(count=registry.workers)
+    wait = registry.estimated_wait(job.id)
+    if wait is None:
+        when = _("Yours starts when a run before it ends.")
+    else:
+        when = _("Yours should start in about {time} (from the length of recent runs).").format(time=_seconds(wait))
+    return f"{place} {at_once} {when}"
 
 
 def render_status(job: TrainingJob, snapshot: LogSnapshot, queue_position: int | None) -> None:
     """Draw the job's state; never raises for a job in any status."""
     status = job.status
     if status == QUEUED:
-        ahead = f"{queue_position} run(s) ahead of it" if queue_position else "waiting"
-        st.info(
-            f"Queued: position {queue_position or '?'} in line ({ahead}). One model trains at a time on this server; "
-            "yours starts when the runs before it end.",
-            icon=":material/hourglass_top:",
-        )
+        st.info(_queued_text(job, queue_position), icon=":material/hourglass_top:")
         return
     if status in (RUNNING, STOPPING):
-        label = (
-            progress_text(job, snapshot) if status == RUNNING else f"Stopping after the current batch ... {progress_text(job, snapshot)}"
-        )
+        text = progress_text(job, snapshot)
+        label = text if status == RUNNING else _("Stopping after the current batch ... {progress}").format(progress=text)
         st.progress(snapshot.progress.fraction, text=label)
         if job.steps_per_execution > 1:
-            st.caption(f"{job.steps_per_execution} batches per compiled step (Keras `steps_per_execution`): the charts update per group.")
+            st.caption(
+                _("{count} batches per compiled step (Keras `steps_per_execution`): the charts update per group.").format(
+                    count=job.steps_per_execution
+                )
+            )
         return
     progress = snapshot.progress
     done = len(job.log.epochs())
-    summary = f" after {done} complete epoch(s)" if done else ""
+    summary = ngettext(" after {count} complete epoch", " after {count} complete epochs", done).format(count=done) if done else ""
     if status == STOPPED and progress.epochs and progress.step:
-        summary = f" at epoch {progress.epoch}/{progress.epochs}, batch {progress.step}/{progress.steps_per_epoch}"
+        summary = _(" at epoch {epoch}/{epochs}, batch {step}/{steps}").format(
+            epoch=progress.epoch, epochs=progress.epochs, step=progress.step, steps=progress.steps_per_epoch
+        )
     if status == FINISHED:
-        st.success(f"Finished{summary}. {md(job.message) if job.message != 'finished' else ''}", icon=":material/check_circle:")
+        extra = md(job.message) if job.message != FINISHED else ""
+        st.success(_("Finished{summary}. {message}").format(summary=summary, message=extra), icon=":material/check_circle:")
     elif status == STOPPED:
-        kept = " The model is kept as it was when it stopped." if job.model is not None else ""
-        st.warning(f"{md(job.message)}{summary}.{kept}", icon=":material/stop_circle:")
+        kept = _(" The model is kept as it was when it stopped.") if job.model is not None else ""
+        st.warning(
+            _("{message}{summary}.{kept}").format(message=md(job.message), summary=summary, kept=kept), icon=":material/stop_circle:"
+        )
     elif status == FAILED:
-        st.error(f"Training failed: {md(job.error)}", icon=":material/error:")
+        st.error(_("Training failed: {error}").format(error=md(job.error)), icon=":material/error:")

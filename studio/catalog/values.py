@@ -9,20 +9,27 @@ import json
 import re
 
 from studio.catalog.params import Param, check_value
+from studio.i18n import N_, _
 
 _BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _PYTHON_WORDS = {"None": "null", "True": "true", "False": "false"}
 
+# What a field of each kind takes (marked for the catalogue: shown as _(KIND_HINTS[kind])).
 KIND_HINTS = {
-    "shape": "a shape without the batch size, e.g. 28, 28, 1 (None for any length)",
-    "int_or_tuple": "an integer or a tuple, e.g. 3 or 3, 3",
-    "int_list": "a list of integers, e.g. 2, 1",
-    "optional_int": "an integer, or empty for None",
-    "optional_float": "a number, or empty for None",
-    "layer": 'the wrapped layer, e.g. {"type": "LSTM", "config": {"units": 32}}',
-    "json": "a JSON value: a name such as glorot_uniform, a number, a list or an object",
-    "str": "text",
+    "shape": N_("a shape without the batch size, e.g. 28, 28, 1 (None for any length)"),
+    "int_or_tuple": N_("an integer or a tuple, e.g. 3 or 3, 3"),
+    "int_list": N_("a list of integers, e.g. 2, 1"),
+    "optional_int": N_("an integer, or empty for None"),
+    "optional_float": N_("a number, or empty for None"),
+    "layer": N_('the wrapped layer, e.g. {"type": "LSTM", "config": {"units": 32}}'),
+    "json": N_("a JSON value: a name such as glorot_uniform, a number, a list or an object"),
+    "str": N_("text"),
 }
+A_VALUE = N_("a value")
+
+
+def _must_be_message() -> str:
+    return _("`{name}` of {type} must be {hint}. Received: {received}")
 
 
 def _pythonic_to_json(text: str) -> str:
@@ -57,10 +64,10 @@ def parse_param_text(type_name: str, param: Param, text: str) -> object:
     Empty text means "not set" (None), which is refused for a required parameter.
     """
     stripped = (text or "").strip()
-    hint = KIND_HINTS.get(param.kind, "a value")
+    hint = _(KIND_HINTS.get(param.kind, A_VALUE))
     if stripped == "" or stripped in ("None", "null"):
         if param.required:
-            raise ValueError(f"`{param.name}` is required: enter {hint}.")
+            raise ValueError(_("`{name}` is required: enter {hint}.").format(name=param.name, hint=hint))
         return None
     if param.kind == "str":
         return stripped
@@ -69,7 +76,7 @@ def parse_param_text(type_name: str, param: Param, text: str) -> object:
     except ValueError:
         if param.kind == "json" and _BARE_WORD.match(stripped):
             return stripped  # a Keras name such as glorot_uniform or l2
-        raise ValueError(f"`{param.name}` of {type_name} must be {hint}. Received: {stripped!r}") from None
+        raise ValueError(_must_be_message().format(name=param.name, type=type_name, hint=hint, received=repr(stripped))) from None
     if param.kind == "shape" and isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if param.kind == "int_list" and isinstance(value, int) and not isinstance(value, bool):
@@ -77,7 +84,7 @@ def parse_param_text(type_name: str, param: Param, text: str) -> object:
     if param.kind in ("optional_float",) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if param.kind == "layer" and not isinstance(value, dict):
-        raise ValueError(f"`{param.name}` of {type_name} must be {hint}. Received: {stripped!r}")
+        raise ValueError(_must_be_message().format(name=param.name, type=type_name, hint=hint, received=repr(stripped)))
     if param.kind != "json":
         check_value(type_name, param, value)  # raises ValueError naming the parameter and the value
     return value

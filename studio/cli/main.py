@@ -17,14 +17,17 @@ import importlib
 import os
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from studio.backend import import_tensorflow_quietly
+from studio.cli.argparse_text import use_translated_argparse
 from studio.cli.terminal import TerminalStream
 from studio.gate import LimitExceeded
 from studio.graph.spec import Problem, SpecError
+from studio.i18n import N_, _, language_from_environment, ngettext, use_language
 from studio.limits import LIMIT_LABELS
 
 EXIT_OK = 0
@@ -32,7 +35,8 @@ EXIT_INTERNAL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 DEBUG_VARIABLE = "STUDIO_DEBUG"
-SPEC_HELP = "a preset key (see `python -m studio presets`), a JSON spec file, or a .py file of functional-API code (read, never run)"
+# Help texts are marked here and translated where the parser is built (main() sets the language first).
+SPEC_HELP = N_("a preset key (see `python -m studio presets`), a JSON spec file, or a .py file of functional-API code (read, never run)")
 
 
 class CommandError(Exception):
@@ -65,11 +69,22 @@ def write_text(text: str) -> None:
     sys.stdout.flush()
 
 
+def text_width(text: str) -> int:
+    """How many terminal columns a text takes (a CJK character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """The text padded with spaces to `width` terminal columns (right-aligned if asked)."""
+    fill = " " * max(0, width - text_width(text))
+    return fill + text if right else text + fill
+
+
 # --- presets -----------------------------------------------------------------------------------
 
 
 def _add_presets_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", action="store_true", help="build every preset and add its parameter count (VGG16 takes seconds)")
+    parser.add_argument("--params", action="store_true", help=_("build every preset and add its parameter count (VGG16 takes seconds)"))
 
 
 def _run_presets(args: argparse.Namespace) -> int:
@@ -84,14 +99,13 @@ def _run_presets(args: argparse.Namespace) -> int:
 
         for info in infos:
             counts[info.key] = f"{build_model(load_preset(info.key)).count_params():,}"
-    header = ["KEY", "SECTION", *(["PARAMS"] if args.params else []), "DESCRIPTION"]
-    rows = [[info.key, info.section, *([counts[info.key]] if args.params else []), info.description] for info in infos]
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header) - 1)]
+    header = [_("KEY"), _("SECTION"), *([_("PARAMS")] if args.params else []), _("DESCRIPTION")]
+    numeric = 2 if args.params else -1  # the PARAMS column is right-aligned
+    rows = [[info.key, _(info.section), *([counts[info.key]] if args.params else []), _(info.description)] for info in infos]
+    widths = [max(text_width(row[column]) for row in [header, *rows]) for column in range(len(header) - 1)]
     lines = []
     for row in [header, *rows]:
-        cells = [
-            row[column].rjust(width) if header[column] == "PARAMS" else row[column].ljust(width) for column, width in enumerate(widths)
-        ]
+        cells = [pad(row[column], width, right=column == numeric) for column, width in enumerate(widths)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     write_text("\n".join(lines) + "\n")
     return EXIT_OK
@@ -101,7 +115,7 @@ def _run_presets(args: argparse.Namespace) -> int:
 
 
 def _add_spec_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    parser.add_argument("spec", metavar="SPEC", help=_(SPEC_HELP))
 
 
 def _run_summary(args: argparse.Namespace) -> int:
@@ -110,12 +124,12 @@ def _run_summary(args: argparse.Namespace) -> int:
     spec = resolve_spec(args.spec)
     result = display_analysis(spec, args.spec)  # parameters counted from shapes: no weight is allocated
     if not result.ok:
-        raise SpecError(result.problems or [Problem(None, "invalid", "the model could not be built")])
+        raise SpecError(result.problems or [Problem(None, "invalid", _("the model could not be built"))])
     model = result.model
     captured: list[str] = []
     # With a print_fn Keras renders the table with rich in plain-text mode (no colour codes) and hands
     # it over in one piece; the width follows the terminal (or $COLUMNS; 80 when not a terminal).
-    model.summary(print_fn=lambda text, **_: captured.append(str(text)))
+    model.summary(print_fn=lambda text, **_kwargs: captured.append(str(text)))
     text = "".join(captured)
     write_text(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
@@ -137,7 +151,7 @@ def _run_code(args: argparse.Namespace) -> int:
 
 
 def _add_import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model_file", metavar="MODEL_FILE", help="a saved Keras model (.keras or .h5)")
+    parser.add_argument("model_file", metavar="MODEL_FILE", help=_("a saved Keras model (.keras or .h5)"))
 
 
 def _run_import(args: argparse.Namespace) -> int:
@@ -151,17 +165,17 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _add_diagram_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the diagram ('-' for stdout)")
-    parser.add_argument("--format", choices=("dot", "png", "svg"), help="default: from the suffix of FILE (.dot/.gv, .png, .svg)")
-    parser.add_argument("--no-shapes", dest="show_shapes", action="store_false", help="leave out the input and output shapes")
-    parser.add_argument("--show-dtype", action="store_true", help="show each layer's output dtype")
-    parser.add_argument("--no-layer-names", dest="show_layer_names", action="store_false", help="show layer types only")
-    parser.add_argument("--show-activations", dest="show_layer_activations", action="store_true", help="show each layer's activation")
-    parser.add_argument("--show-trainable", action="store_true", help="mark layers as trainable or frozen")
-    parser.add_argument("--expand-nested", action="store_true", help="draw the layers inside nested models")
-    parser.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="TB: top to bottom (default); LR: left to right")
-    parser.add_argument("--dpi", type=positive_int, default=72, help="resolution of PNG output (default 72)")
+    parser.add_argument("spec", metavar="SPEC", help=_(SPEC_HELP))
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help=_("where to write the diagram ('-' for stdout)"))
+    parser.add_argument("--format", choices=("dot", "png", "svg"), help=_("default: from the suffix of FILE (.dot/.gv, .png, .svg)"))
+    parser.add_argument("--no-shapes", dest="show_shapes", action="store_false", help=_("leave out the input and output shapes"))
+    parser.add_argument("--show-dtype", action="store_true", help=_("show each layer's output dtype"))
+    parser.add_argument("--no-layer-names", dest="show_layer_names", action="store_false", help=_("show layer types only"))
+    parser.add_argument("--show-activations", dest="show_layer_activations", action="store_true", help=_("show each layer's activation"))
+    parser.add_argument("--show-trainable", action="store_true", help=_("mark layers as trainable or frozen"))
+    parser.add_argument("--expand-nested", action="store_true", help=_("draw the layers inside nested models"))
+    parser.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help=_("TB: top to bottom (default); LR: left to right"))
+    parser.add_argument("--dpi", type=positive_int, default=72, help=_("resolution of PNG output (default 72)"))
 
 
 def positive_int(text: str) -> int:
@@ -169,9 +183,9 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a positive whole number. Received: {text!r}").format(text=text)) from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number. Received: {value}")
+        raise argparse.ArgumentTypeError(_("expected a positive whole number. Received: {value}").format(value=value))
     return value
 
 
@@ -203,25 +217,32 @@ def _run_diagram(args: argparse.Namespace) -> int:
             Path(args.output).write_bytes(data)
         except OSError as error:
             reason = error.strerror or str(error)
-            raise CommandError(f"Cannot write the diagram to '{args.output}': {reason}; expected a writable file path") from error
-        write_text(f"Wrote {args.output} ({fmt}, {len(data):,} bytes)\n")
+            raise CommandError(
+                _("Cannot write the diagram to '{file}': {reason}; expected a writable file path").format(file=args.output, reason=reason)
+            ) from error
+        write_text(_("Wrote {file} ({format}, {size:,} bytes)").format(file=args.output, format=fmt, size=len(data)) + "\n")
     if not result.ok:
         count = len(result.problems)
-        lines = [f"warning: the spec does not build; the diagram marks its {count} problem{'s' if count != 1 else ''}:"]
+        heading = ngettext(
+            "warning: the spec does not build; the diagram marks its {count} problem:",
+            "warning: the spec does not build; the diagram marks its {count} problems:",
+            count,
+        )
+        lines = [heading.format(count=count)]
         lines += [f"  {problem.text()}" for problem in result.problems]
         print("\n".join(lines), file=sys.stderr)
     return EXIT_OK
 
 
 BUILTIN_COMMANDS: list[Command] = [
-    Command("presets", "list the shipped example specs", _add_presets_arguments, _run_presets, needs_tensorflow=False),
-    Command("summary", "print Keras's model.summary() of a spec", _add_spec_argument, _run_summary),
-    Command("code", "print the Python (Keras functional API) code of a spec", _add_spec_argument, _run_code),
-    Command("import", "print the JSON spec of a saved Keras model file", _add_import_arguments, _run_import),
-    Command("diagram", "draw a spec as DOT, PNG or SVG (problems marked when it does not build)", _add_diagram_arguments, _run_diagram),
+    Command("presets", N_("list the shipped example specs"), _add_presets_arguments, _run_presets, needs_tensorflow=False),
+    Command("summary", N_("print Keras's model.summary() of a spec"), _add_spec_argument, _run_summary),
+    Command("code", N_("print the Python (Keras functional API) code of a spec"), _add_spec_argument, _run_code),
+    Command("import", N_("print the JSON spec of a saved Keras model file"), _add_import_arguments, _run_import),
+    Command("diagram", N_("draw a spec as DOT, PNG or SVG (problems marked when it does not build)"), _add_diagram_arguments, _run_diagram),
 ]
 # Modules that each define ``COMMANDS: list[Command]``, imported when the parser is built.
-COMMAND_MODULES: tuple[str, ...] = ("studio.cli.train", "studio.cli.script", "studio.cli.runs", "studio.cli.parse")
+COMMAND_MODULES: tuple[str, ...] = ("studio.cli.train", "studio.cli.script", "studio.cli.runs", "studio.cli.parse", "studio.cli.serve")
 
 
 def all_commands() -> list[Command]:
@@ -241,12 +262,12 @@ def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentPars
     """The argument parser with one subcommand per :class:`Command`."""
     parser = argparse.ArgumentParser(
         prog="python -m studio",
-        description="Keras Functional Studio from the command line. SPEC is a preset key, a JSON spec file or a .py file.",
-        epilog=f"Exit codes: 0 success, 2 bad input, 1 internal error. Set {DEBUG_VARIABLE}=1 for tracebacks.",
+        description=_("Keras Functional Studio from the command line. SPEC is a preset key, a JSON spec file or a .py file."),
+        epilog=_("Exit codes: 0 success, 2 bad input, 1 internal error. Set {variable}=1 for tracebacks.").format(variable=DEBUG_VARIABLE),
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title=_("commands"))
     for command in commands if commands is not None else all_commands():
-        subparser = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        subparser = subparsers.add_parser(command.name, help=_(command.help), description=_(command.help))
         command.add_arguments(subparser)
         subparser.set_defaults(command_object=command)
     return parser
@@ -264,23 +285,32 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def error_message(error: BaseException) -> str:
     """The ``error: ...`` text for bad input; each problem of a SpecError on its own line."""
     if isinstance(error, SpecError) and len(error.problems) > 1:
-        return "\n".join([f"error: {len(error.problems)} problems:", *(f"  {problem.text()}" for problem in error.problems)])
+        count = len(error.problems)
+        heading = ngettext("error: {count} problem:", "error: {count} problems:", count).format(count=count)
+        return "\n".join([heading, *(f"  {problem.text()}" for problem in error.problems)])
     if isinstance(error, SpecError) and error.problems:
-        return f"error: {error.problems[0].text()}"
+        return _("error: {message}").format(message=error.problems[0].text())
     if isinstance(error, (RecursionError, MemoryError)):
         variables = ", ".join(variable for _label, variable in LIMIT_LABELS.values() if variable.startswith("KFS_MAX"))
-        return (
-            f"error: the input is too large or too deeply nested to process ({type(error).__name__}); "
-            f"lower the limits that let it through ({variables})"
-        )
+        return _(
+            "error: the input is too large or too deeply nested to process ({type_name}); "
+            "lower the limits that let it through ({variables})"
+        ).format(type_name=type(error).__name__, variables=variables)
     if isinstance(error, OSError) and error.strerror:
-        where = f" '{error.filename}'" if error.filename else ""
-        return f"error: {error.strerror}{where}"
-    return f"error: {error}"
+        if error.filename:
+            return _("error: {reason} '{filename}'").format(reason=error.strerror, filename=error.filename)
+        return _("error: {message}").format(message=error.strerror)
+    return _("error: {message}").format(message=error)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code (0 success, 2 bad input, 1 internal error)."""
+    use_translated_argparse()
+    with use_language(language_from_environment()):  # the CLI speaks the language LANG (LC_ALL, LANGUAGE) asks for
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -309,7 +339,7 @@ def _run(command: Command, args: argparse.Namespace) -> int:
         print(error_message(error), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print(_("error: interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except (RecursionError, MemoryError) as error:  # past what the limits catch: still bad input, never a traceback
         print(error_message(error), file=sys.stderr)
@@ -318,6 +348,8 @@ def _run(command: Command, args: argparse.Namespace) -> int:
         if debug_enabled():
             traceback.print_exc()
         else:
-            hint = f" (set {DEBUG_VARIABLE}=1 for the traceback)"
-            print(f"internal error in '{command.name}': {type(error).__name__}: {error}{hint}", file=sys.stderr)
+            message = _("internal error in '{command}': {type_name}: {error} (set {variable}=1 for the traceback)").format(
+                command=command.name, type_name=type(error).__name__, error=error, variable=DEBUG_VARIABLE
+            )
+            print(message, file=sys.stderr)
         return EXIT_INTERNAL_ERROR

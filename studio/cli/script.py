@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from studio.cli.main import EXIT_OK, SPEC_HELP, Command, CommandError, write_text
+from studio.i18n import N_, _
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help=SPEC_HELP + ", or a project file saved by the studio")
-    parser.add_argument("--dataset", metavar="KEY", help="the data to train on (default: the preset's own, or the project's)")
-    parser.add_argument("--settings", metavar="FILE", help="compile/fit settings as JSON (default: the preset's, or the project's)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the script to FILE instead of printing it")
+    parser.add_argument("spec", metavar="SPEC", help=_("{spec_help}, or a project file saved by the studio").format(spec_help=_(SPEC_HELP)))
+    parser.add_argument("--dataset", metavar="KEY", help=_("the data to train on (default: the preset's own, or the project's)"))
+    parser.add_argument("--settings", metavar="FILE", help=_("compile/fit settings as JSON (default: the preset's, or the project's)"))
+    parser.add_argument("-o", "--output", metavar="FILE", help=_("write the script to FILE instead of printing it"))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -33,14 +34,14 @@ def _run(args: argparse.Namespace) -> int:
         if code_settings:
             settings, problems = settings_from_code(spec, code_settings, dataset)
             for problem in problems:
-                print(f"warning: {problem}", file=sys.stderr)
+                print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     elif args.spec not in preset_names() and path.is_file():
         project = read_project(read_file(path, "max_upload_mb", source=str(path)), source=str(path))
         spec = project.spec
         try:
             settings = settings_from_dict(project.settings) if project.settings else None
         except SettingsError as error:
-            raise CommandError(f"the settings in '{path}' cannot be used: {error}") from error
+            raise CommandError(_("the settings in '{path}' cannot be used: {error}").format(path=path, error=error)) from error
         dataset = dataset or (project.dataset or {}).get("key")
     else:
         spec = resolve_spec(args.spec)
@@ -48,17 +49,24 @@ def _run(args: argparse.Namespace) -> int:
         try:
             settings = settings_from_json(read_json_text(args.settings))  # size and JSON depth checked first
         except SettingsError as error:
-            raise CommandError(f"the settings file '{args.settings}' cannot be used: {error}") from error
+            raise CommandError(
+                _("the settings file '{settings}' cannot be used: {error}").format(settings=args.settings, error=error)
+            ) from error
     try:
         script = training_script(spec, settings, dataset)
     except SettingsError as error:
         raise CommandError(str(error)) from error
     if args.output:
         Path(args.output).write_text(script, encoding="utf-8")
-        write_text(f"Wrote {args.output} ({len(script.splitlines())} lines); run it with: python {args.output} --epochs 1\n")
+        write_text(
+            _("Wrote {file} ({count} lines); run it with: python {file} --epochs 1").format(
+                file=args.output, count=len(script.splitlines())
+            )
+            + "\n"
+        )
     else:
         write_text(script)
     return EXIT_OK
 
 
-COMMANDS = [Command("script", "print a standalone training script (data, model, compile, fit, save) for a spec", _add_arguments, _run)]
+COMMANDS = [Command("script", N_("print a standalone training script (data, model, compile, fit, save) for a spec"), _add_arguments, _run)]

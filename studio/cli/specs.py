@@ -14,6 +14,7 @@ from studio.gate import check_count
 from studio.graph.checks import check_spec_limits
 from studio.graph.presets import resolve_spec as resolve_json_spec
 from studio.graph.spec import GraphSpec, Problem, SpecError
+from studio.i18n import _
 
 
 def is_python_file(argument: str) -> bool:
@@ -28,14 +29,18 @@ def parse_python_file(path: str | Path) -> Any:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise SpecError(f"'{path}' is {path.stat().st_size / 1e6:.1f} MB; the parser reads at most {MAX_SOURCE_BYTES / 1e6:.0f} MB")
+            raise SpecError(
+                _("'{path}' is {size:.1f} MB; the parser reads at most {limit:.0f} MB").format(
+                    path=path, size=path.stat().st_size / 1000000.0, limit=MAX_SOURCE_BYTES / 1000000.0
+                )
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
-        raise SpecError(f"'{path}' does not exist; expected a .py file of Keras functional-API code") from error
+        raise SpecError(_("'{path}' does not exist; expected a .py file of Keras functional-API code").format(path=path)) from error
     except OSError as error:
-        raise SpecError(f"Cannot read '{path}': {error.strerror or error}") from error
+        raise SpecError(_("Cannot read '{path}': {reason}").format(path=path, reason=error.strerror or error)) from error
     except UnicodeDecodeError as error:
-        raise SpecError(f"'{path}' is not UTF-8 text; expected a .py file") from error
+        raise SpecError(_("'{path}' is not UTF-8 text; expected a .py file").format(path=path)) from error
     result = parse_code(text, filename=str(path))
     if result.errors:
         raise SpecError([Problem(None, "code", line) for line in result.error_lines()])

@@ -26,7 +26,7 @@ def printable(text: object) -> str:
 def _terminal_text(text: str) -> str:
     """What a command may write: line breaks and tabs kept, a leading carriage return kept (progress lines), the rest visible."""
     head = "\r" if text.startswith("\r") else ""
-    body = text[len(head):]
+    body = text[len(head) :]
     return head + "".join(
         char if char in "\n\t" else _visible(char) if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in body
     )

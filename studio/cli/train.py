@@ -6,6 +6,7 @@ user's data folder)."""
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import sqlite3
 import sys
@@ -15,34 +16,37 @@ from pathlib import Path
 from typing import Any
 
 from studio.cli.main import Command, CommandError, positive_int
+from studio.i18n import N_, _
 from studio.runs.history import write_history_csv
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 BAR_WIDTH = 28
+# The training job's final status as the last line says it (the job keeps the English id).
+JOB_STATUSES = {"finished": N_("finished"), "stopped": N_("stopped"), "failed": N_("failed")}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The train command's options."""
-    parser.add_argument("spec", metavar="SPEC", help="a preset key (see `python -m studio presets`), a JSON spec file or a .py file")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, model.h5, history.csv and run.json")
+    parser.add_argument("spec", metavar="SPEC", help=_("a preset key (see `python -m studio presets`), a JSON spec file or a .py file"))
+    parser.add_argument("--out", required=True, metavar="DIR", help=_("folder for model.keras, model.h5, history.csv and run.json"))
     parser.add_argument(
         "--data",
         metavar="NAME|FILE",
-        help="a dataset name (mnist, mnist_autoencoder, tickets, ...) or a .csv/.npz file; default: the preset's",
+        help=_("a dataset name (mnist, mnist_autoencoder, tickets, ...) or a .csv/.npz file; default: the preset's"),
     )
-    parser.add_argument("--epochs", type=positive_int, help="number of epochs (default: the preset's, 5 in the tutorial)")
-    parser.add_argument("--batch-size", type=positive_int, help="batch size (default: the preset's, 64 in the tutorial)")
-    parser.add_argument("--learning-rate", type=float, help="learning rate of the optimizer")
-    parser.add_argument("--validation-split", type=float, help="share of the training data held out for validation, 0..1")
-    parser.add_argument("--seed", type=int, help="random seed (weights, shuffling, synthetic data)")
-    parser.add_argument("--settings", metavar="JSON", help="a compile-settings JSON file (as written into run.json)")
-    parser.add_argument("--autoencoder", action="store_true", help="with a data FILE: the target of each sample is its input")
-    parser.add_argument("--max-samples", type=positive_int, help="train on at most this many samples (quick runs)")
-    parser.add_argument("--offline", action="store_true", help="do not try to download datasets; use the shipped MNIST sample")
+    parser.add_argument("--epochs", type=positive_int, help=_("number of epochs (default: the preset's, 5 in the tutorial)"))
+    parser.add_argument("--batch-size", type=positive_int, help=_("batch size (default: the preset's, 64 in the tutorial)"))
+    parser.add_argument("--learning-rate", type=float, help=_("learning rate of the optimizer"))
+    parser.add_argument("--validation-split", type=float, help=_("share of the training data held out for validation, 0..1"))
+    parser.add_argument("--seed", type=int, help=_("random seed (weights, shuffling, synthetic data)"))
+    parser.add_argument("--settings", metavar="JSON", help=_("a compile-settings JSON file (as written into run.json)"))
+    parser.add_argument("--autoencoder", action="store_true", help=_("with a data FILE: the target of each sample is its input"))
+    parser.add_argument("--max-samples", type=positive_int, help=_("train on at most this many samples (quick runs)"))
+    parser.add_argument("--offline", action="store_true", help=_("do not try to download datasets; use the shipped MNIST sample"))
     parser.add_argument(
         "--runs-dir",
         metavar="DIR",
-        help="record the run in this runs folder (default: $STUDIO_RUNS_DIR, else runs/ in your user data folder)",
+        help=_("record the run in this runs folder (default: $STUDIO_RUNS_DIR, else runs/ in your user data folder)"),
     )
 
 
@@ -58,12 +62,12 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None, code_se
     if args.settings:
         path = Path(args.settings)
         if not path.is_file():
-            raise _bad_input(f"Settings file '{path}' does not exist; expected a compile-settings JSON file")
+            raise _bad_input(_("Settings file '{path}' does not exist; expected a compile-settings JSON file").format(path=path))
         settings = settings_from_json(read_json_text(path))  # size and JSON depth checked first
     elif code_settings:  # a .py SPEC: its model.compile / model.fit arguments over the defaults
         settings, problems = settings_from_code(spec, code_settings, data_key)
         for problem in problems:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     else:
         settings = default_settings(spec, data_key)
     for name in ("epochs", "batch_size", "learning_rate", "validation_split", "seed"):
@@ -80,7 +84,9 @@ def _request(args: argparse.Namespace) -> Any:
     from studio.cli.specs import check_params, resolve_spec_and_code_settings
     from studio.gate import read_file
     from studio.training.data import read_user_data
-    from studio.training.datasets import DATASET_CHOICES, DataError, default_dataset_key, not_trainable_message
+    from studio.training.datasets import DATASET_CHOICES, DataError
+    from studio.training.default_data import default_dataset_key
+    from studio.training.defaults import not_trainable_message
     from studio.training.job import TrainingRequest
 
     spec, code_settings = resolve_spec_and_code_settings(args.spec)
@@ -89,7 +95,7 @@ def _request(args: argparse.Namespace) -> Any:
     if args.data and Path(args.data).suffix.lower() in (".csv", ".npz"):
         path = Path(args.data)
         if not path.is_file():
-            raise _bad_input(f"Data file '{path}' does not exist")
+            raise _bad_input(_("Data file '{path}' does not exist").format(path=path))
         try:
             data = read_file(path, "max_data_mb", source=path.name)  # its size on disk first
             dataset = read_user_data(data, path.name, list(spec.inputs), list(spec.outputs), args.autoencoder)
@@ -97,11 +103,18 @@ def _request(args: argparse.Namespace) -> Any:
             raise _bad_input(str(error)) from error
         data_key = "mnist_autoencoder" if args.autoencoder else None
     elif args.data and args.data not in DATASET_CHOICES:
-        raise _bad_input(f"Unknown data '{args.data}'. Expected a .csv/.npz file or one of: {', '.join(DATASET_CHOICES)}")
+        raise _bad_input(
+            _("Unknown data '{data}'. Expected a .csv/.npz file or one of: {choices}").format(
+                data=args.data, choices=", ".join(DATASET_CHOICES)
+            )
+        )
     elif not args.data:
         data_key = default_dataset_key(spec)
         if data_key is None:
-            raise _bad_input(not_trainable_message(spec) or f"'{spec.name}' has no default data; pass --data NAME or --data FILE.csv/.npz")
+            raise _bad_input(
+                not_trainable_message(spec)
+                or _("'{name}' has no default data; pass --data NAME or --data FILE.csv/.npz").format(name=spec.name)
+            )
     settings = _settings(args, spec, data_key, code_settings)
     return TrainingRequest(
         spec,
@@ -122,14 +135,20 @@ def _progress_line(job: Any) -> str:
     snapshot = job.snapshot()
     progress = snapshot.progress
     if progress.phase != "training":
-        return f"{progress.phase} ..."
+        return f"{_(progress.phase)} ..."
     filled = int(progress.fraction * BAR_WIDTH)
     last = snapshot.batches[-1] if snapshot.batches else {}
-    eta = f"ETA {progress.eta_s:.0f} s" if progress.eta_s is not None else ""
-    return (
-        f"epoch {progress.epoch}/{progress.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-        f"step {progress.step}/{progress.steps_per_epoch}  "
-        f"{_metric_text(last)}  {progress.samples_per_second:,.0f} samples/s  {eta}"
+    eta = _("ETA {seconds:.0f} s").format(seconds=progress.eta_s) if progress.eta_s is not None else ""
+    bar = "#" * filled + "." * (BAR_WIDTH - filled)
+    return _("epoch {epoch}/{epochs} [{bar}] step {step}/{steps}  {metrics}  {speed:,.0f} samples/s  {eta}").format(
+        epoch=progress.epoch,
+        epochs=progress.epochs,
+        bar=bar,
+        step=progress.step,
+        steps=progress.steps_per_epoch,
+        metrics=_metric_text(last),
+        speed=progress.samples_per_second,
+        eta=eta,
     )
 
 
@@ -141,15 +160,22 @@ def _watch(job: Any) -> None:
         try:
             job.done.wait(0.5)
         except KeyboardInterrupt:
-            print("\nstopping after the current batch (the model is kept) ...", file=sys.stderr)
-            job.stop("Stopped with Ctrl-C")
+            print("\n" + _("stopping after the current batch (the model is kept) ..."), file=sys.stderr)
+            job.stop(_("Stopped with Ctrl-C"))
             continue
         if terminal:
             print("\r" + _progress_line(job)[:160].ljust(160), end="", file=sys.stderr, flush=True)
         epochs = job.log.epochs()
         for record in epochs[printed_epochs:]:
             prefix = "\n" if terminal else ""
-            print(f"{prefix}epoch {record['epoch']}: {_metric_text(record)}  ({record['epoch_time_s']:.1f} s)", file=sys.stderr, flush=True)
+            print(
+                prefix
+                + _("epoch {epoch}: {metrics}  ({seconds:.1f} s)").format(
+                    epoch=record["epoch"], metrics=_metric_text(record), seconds=record["epoch_time_s"]
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
         printed_epochs = len(epochs)
     if terminal:
         print(file=sys.stderr)
@@ -192,9 +218,16 @@ def _say_where_recorded(recorder: Any, run_id: str) -> None:
     """One line: where the run history keeps this run (or that it could not be recorded)."""
     if recorder.run_id is not None and recorder.store.has_run(run_id):
         folder = recorder.store.run_folder(run_id)
-        print(f"recorded run {run_id} in {folder} (see: python -m studio runs --runs-dir {recorder.store.root} --show {run_id})")
+        print(
+            _("recorded run {run_id} in {folder} (see: python -m studio runs --runs-dir {runs_dir} --show {run_id})").format(
+                run_id=run_id, folder=folder, runs_dir=recorder.store.root
+            )
+        )
     else:
-        print(f"the run was not recorded in the run history at {recorder.store.root} (see the warnings above)", file=sys.stderr)
+        print(
+            _("the run was not recorded in the run history at {runs_dir} (see the warnings above)").format(runs_dir=recorder.store.root),
+            file=sys.stderr,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,31 +238,40 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise _bad_input(f"--out '{out}' is a file; expected a folder (it is created when missing)")
+        raise _bad_input(_("--out '{out}' is a file; expected a folder (it is created when missing)").format(out=out))
     request = _request(args)
     try:
         request.observer = RunRecorder(RunStore(runs_dir(args.runs_dir)))  # the job records its own run there
     except (OSError, sqlite3.Error) as error:
-        raise _bad_input(f"Cannot record runs in '{runs_dir(args.runs_dir)}': {error}; pass --runs-dir DIR") from error
+        raise _bad_input(
+            _("Cannot record runs in '{runs_dir}': {error}; pass --runs-dir DIR").format(runs_dir=runs_dir(args.runs_dir), error=error)
+        ) from error
     job = TrainingJob(request)
-    worker = threading.Thread(target=job.run, name="studio-train", daemon=True)
+    context = contextvars.copy_context()  # the worker speaks the CLI's language (set in this thread's context)
+    worker = threading.Thread(target=context.run, args=(job.run,), name="studio-train", daemon=True)
     worker.start()
     _watch(job)
     worker.join()
     if job.status == FAILED and (job.model is None or not job.log.epochs()):
-        raise _bad_input(job.error or "training failed")
+        raise _bad_input(job.error or _("training failed"))
     summary = job.dataset_summary
-    print(f"data: {summary.get('name')} ({summary.get('source')}), {job.num_train_samples:,} training samples", file=sys.stderr)
+    print(
+        _("data: {name} ({source}), {count:,} training samples").format(
+            name=summary.get("name"), source=summary.get("source"), count=job.num_train_samples
+        ),
+        file=sys.stderr,
+    )
     for path in save_run(job, out):
-        print(f"wrote {path}")
+        print(_("wrote {path}").format(path=path))
     _say_where_recorded(request.observer, job.run_id)
     if job.evaluation:
-        print(f"test: {_metric_text(job.evaluation.metrics)}")
+        print(_("test: {metrics}").format(metrics=_metric_text(job.evaluation.metrics)))
     if job.status == FAILED:
-        print(f"error: {job.error}", file=sys.stderr)
+        print(_("error: {error}").format(error=job.error), file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"{job.status}: {job.message}")
+    status = _(JOB_STATUSES[job.status]) if job.status in JOB_STATUSES else job.status
+    print(_("{status}: {message}").format(status=status, message=job.message))
     return EXIT_OK
 
 
-COMMANDS = [Command("train", "train a spec (live progress); write model.keras, model.h5, history.csv and run.json", add_arguments, run)]
+COMMANDS = [Command("train", N_("train a spec (live progress); write model.keras, model.h5, history.csv and run.json"), add_arguments, run)]

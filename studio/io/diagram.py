@@ -22,11 +22,12 @@ import keras
 from studio.graph.checks import check_structure
 from studio.graph.shapes import shapes_text
 from studio.graph.spec import GraphSpec, LayerSpec, Problem, split_ref
+from studio.i18n import N_, _, ngettext
 from studio.model.build import BuildResult, analyze
 
 FORMATS = ("dot", "png", "svg")
 RANKDIRS = ("TB", "LR")
-INSTALL_HINT = (
+INSTALL_HINT = N_(
     "install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or `winget install graphviz` (Windows)"
 )
 RENDER_TIMEOUT_SECONDS = 120
@@ -131,15 +132,17 @@ class _SpecDrawing:
         lines = []
         config = layer.config
         if self.options.show_layer_activations and isinstance(config.get("activation"), str):
-            lines.append(f"activation: {config['activation']}")
+            lines.append(_("activation: {activation}").format(activation=config["activation"]))
         if self.options.show_dtype and isinstance(config.get("dtype"), str):
-            lines.append(f"dtype: {config['dtype']}")
+            lines.append(_("dtype: {dtype}").format(dtype=config["dtype"]))
         if self.options.show_trainable and not layer.trainable:
-            lines.append("non-trainable")
+            lines.append(_("non-trainable"))
         if layer.type == "Model" and isinstance(config.get("spec"), dict):
             inner_calls = config["spec"].get("calls")
             if isinstance(inner_calls, list):
-                lines.append(f"nested model: {len(inner_calls)} calls")
+                lines.append(
+                    ngettext("nested model: {count} call", "nested model: {count} calls", len(inner_calls)).format(count=len(inner_calls))
+                )
         return lines
 
     def add_call(self, position: int) -> None:
@@ -148,50 +151,60 @@ class _SpecDrawing:
         name = f"call{position}"
         layer = self.spec.layer(call.layer)
         layer_type = layer.type if layer is not None else "?"
-        lines = [call.id, layer_type if call.layer == call.id else f"{layer_type} (layer: {call.layer})"]
+        lines = [
+            call.id,
+            layer_type if call.layer == call.id else _("{layer_type} (layer: {layer})").format(layer_type=layer_type, layer=call.layer),
+        ]
         if layer is not None:
             lines += self.layer_lines(layer)
         info = self.result.nodes.get(call.id) if self.result is not None else None
         if self.options.show_shapes and info is not None and info.output_shapes:
-            lines.append(f"output: {shapes_text(info.output_shapes, limit=_MAX_SHAPES_SHOWN)}")
+            lines.append(_("output: {shapes}").format(shapes=shapes_text(info.output_shapes, limit=_MAX_SHAPES_SHOWN)))
         attributes: dict[str, object] = {"fillcolor": "white"}
         calls_of_layer = self.spec.calls_of(call.layer)
         if call.layer in self.shared_fill:
             index = next(number for number, other in enumerate(calls_of_layer) if other is call)
-            lines.append(f"shared: layer {call.layer} (call {index + 1} of {len(calls_of_layer)})")
+            lines.append(
+                _("shared: layer {layer} (call {number} of {count})").format(layer=call.layer, number=index + 1, count=len(calls_of_layer))
+            )
             attributes["fillcolor"] = self.shared_fill[call.layer]
             attributes["penwidth"] = "2"
         if call.id in self.spec.inputs:
-            lines.append("model input")
+            lines.append(_("model input"))
             attributes["shape"] = "box"
             attributes["style"] = "filled"
         outputs = [number for number, ref in enumerate(self.spec.outputs, start=1) if split_ref(ref)[0] == call.id]
         if outputs:
             marks = ", ".join(f"#{number}" for number in outputs[:_MAX_SHAPES_SHOWN])
             if len(outputs) > _MAX_SHAPES_SHOWN:
-                marks += f", ... ({len(outputs)} in all)"
-            lines.append(f"model output {marks}")
+                marks += _(", ... ({count} in all)").format(count=len(outputs))
+            lines.append(_("model output {marks}").format(marks=marks))
             attributes["peripheries"] = "2"
         problems = self.node_problems(call.id, call.layer)
         if problems:
             first = _first_line(problems[0])
-            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            lines += _wrapped(f"error: {first}{more}")
+            more = _(" (+{count} more)").format(count=len(problems) - 1) if len(problems) > 1 else ""
+            lines += _wrapped(_("error: {message}").format(message=first + more))
             attributes.update(fillcolor=FAILED_FILL, color=FAILED_BORDER, fontcolor="black", tooltip=first)
         elif self.result is not None and info is None:
-            lines.append("not built (an input failed)")
-            attributes.update(fillcolor=NOT_BUILT_FILL, fontcolor="#555555", tooltip="not built because an input failed")
+            lines.append(_("not built (an input failed)"))
+            attributes.update(fillcolor=NOT_BUILT_FILL, fontcolor="#555555", tooltip=_("not built because an input failed"))
         self.statements.append(f"{name} [{_attributes({'label': lines, **attributes})}];")
 
     def source_name(self, ref: str) -> str:
         """The node an input reference comes from; a red dashed placeholder for a call that does not exist."""
-        call_id, _ = split_ref(ref)
+        call_id, _output = split_ref(ref)
         if call_id in self.node_names:
             return self.node_names[call_id]
         if call_id not in self.missing:
             name = f"missing{len(self.missing)}"
             self.missing[call_id] = name
-            attributes = {"label": [f"missing: {call_id}"], "style": "dashed", "color": FAILED_BORDER, "fontcolor": FAILED_BORDER}
+            attributes = {
+                "label": [_("missing: {call_id}").format(call_id=call_id)],
+                "style": "dashed",
+                "color": FAILED_BORDER,
+                "fontcolor": FAILED_BORDER,
+            }
             self.statements.append(f"{name} [{_attributes(attributes)}];")
         return self.missing[call_id]
 
@@ -200,10 +213,10 @@ class _SpecDrawing:
         call = self.spec.calls[position]
         several = len(call.inputs) > 1
         for input_position, ref in enumerate(call.inputs):
-            _, output_index = split_ref(ref)
-            parts = [f"input {input_position}"] if several else []
+            _call, output_index = split_ref(ref)
+            parts = [_("input {position}").format(position=input_position)] if several else []
             if output_index:
-                parts.append(f"from output {output_index}")
+                parts.append(_("from output {index}").format(index=output_index))
             attributes = {"label": [", ".join(parts)]} if parts else {}
             suffix = f" [{_attributes(attributes)}]" if attributes else ""
             self.statements.append(f"{self.source_name(ref)} -> call{position}{suffix};")
@@ -213,20 +226,21 @@ class _SpecDrawing:
         for position, layer in enumerate(self.spec.layers):
             if self.spec.calls_of(layer.id):
                 continue
-            lines = [f"layer {layer.id}", layer.type, "never called"]
+            lines = [_("layer {layer}").format(layer=layer.id), layer.type, _("never called")]
             attributes: dict[str, object] = {"style": "dashed,filled", "fillcolor": "white"}
             problems = self.node_problems(layer.id)
             if problems:
-                lines += _wrapped(f"error: {_first_line(problems[0])}")
+                lines += _wrapped(_("error: {message}").format(message=_first_line(problems[0])))
                 attributes.update(fillcolor=FAILED_FILL, color=FAILED_BORDER, tooltip=_first_line(problems[0]))
             self.statements.append(f"layer{position} [{_attributes({'label': lines, **attributes})}];")
 
     def title(self) -> list[str]:
         """The graph's label: the spec's name, how many problems, and the ones no box carries."""
         count = len(self.problems)
-        lines = [f"{self.spec.name}: {count} problem{'s' if count != 1 else ''}" if count else self.spec.name]
+        heading = ngettext("{name}: {count} problem", "{name}: {count} problems", count).format(name=self.spec.name, count=count)
+        lines = [heading if count else self.spec.name]
         for problem in self.graph_problems():
-            lines += _wrapped(f"error: {problem.text()}")
+            lines += _wrapped(_("error: {message}").format(message=problem.text()))
         return lines
 
     def text(self) -> str:
@@ -262,7 +276,7 @@ def diagram_dot(spec: GraphSpec, options: DiagramOptions = DEFAULT_OPTIONS, resu
 def _check_format(fmt: str) -> str:
     normalized = fmt.lower().lstrip(".")
     if normalized not in FORMATS:
-        raise DiagramError(f"Unknown diagram format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+        raise DiagramError(_("Unknown diagram format {fmt!r}; expected one of: {formats}").format(fmt=fmt, formats=", ".join(FORMATS)))
     return normalized
 
 
@@ -270,7 +284,9 @@ def _require_graphviz(fmt: str) -> str:
     dot_program = shutil.which("dot")
     if dot_program is None:
         raise DiagramError(
-            f"Graphviz is not installed (its `dot` program is not on the PATH), so a {fmt.upper()} cannot be drawn; {INSTALL_HINT}"
+            _("Graphviz is not installed (its `dot` program is not on the PATH), so a {fmt} cannot be drawn; {hint}").format(
+                fmt=fmt.upper(), hint=_(INSTALL_HINT)
+            )
         )
     return dot_program
 
@@ -283,9 +299,17 @@ def _render_model(model: keras.Model, fmt: str, options: DiagramOptions) -> byte
             keras.utils.plot_model(model, to_file=str(target), **dataclasses.asdict(options))
             return target.read_bytes()
         except ImportError as error:  # plot_model's own "install graphviz" check
-            raise DiagramError(f"Graphviz cannot draw model '{model.name}': {error}; {INSTALL_HINT}") from error
+            raise DiagramError(
+                _("Graphviz cannot draw model '{model_name}': {error}; {hint}").format(
+                    model_name=model.name, error=error, hint=_(INSTALL_HINT)
+                )
+            ) from error
         except (AssertionError, OSError) as error:  # pydot asserts that `dot` exited with 0
-            raise DiagramError(f"Graphviz failed to draw model '{model.name}' as {fmt.upper()}: {error}") from error
+            raise DiagramError(
+                _("Graphviz failed to draw model '{model_name}' as {fmt}: {error}").format(
+                    model_name=model.name, fmt=fmt.upper(), error=error
+                )
+            ) from error
 
 
 def render_dot_text(dot_text: str, fmt: str) -> bytes:
@@ -300,14 +324,18 @@ def render_dot_text(dot_text: str, fmt: str) -> bytes:
         )
     except subprocess.TimeoutExpired as error:
         raise DiagramError(
-            f"Graphviz took longer than {RENDER_TIMEOUT_SECONDS} s to draw the diagram as {fmt.upper()}; try the DOT format"
+            _("Graphviz took longer than {seconds} s to draw the diagram as {fmt}; try the DOT format").format(
+                seconds=RENDER_TIMEOUT_SECONDS, fmt=fmt.upper()
+            )
         ) from error
     except OSError as error:
-        raise DiagramError(f"Cannot run Graphviz's `dot` program ({dot_program}): {error}") from error
+        raise DiagramError(
+            _("Cannot run Graphviz's `dot` program ({dot_program}): {error}").format(dot_program=dot_program, error=error)
+        ) from error
     if completed.returncode != 0:
         message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[0] if message else f"exit code {completed.returncode}"
-        raise DiagramError(f"Graphviz failed to draw the diagram as {fmt.upper()}: {detail}")
+        detail = message[0] if message else _("exit code {code}").format(code=completed.returncode)
+        raise DiagramError(_("Graphviz failed to draw the diagram as {fmt}: {detail}").format(fmt=fmt.upper(), detail=detail))
     return completed.stdout
 
 
@@ -326,7 +354,9 @@ def render_diagram(
     elif isinstance(spec_or_model, keras.Model):
         model = spec_or_model
     else:
-        raise DiagramError(f"render_diagram draws a GraphSpec or a keras.Model. Received: {type(spec_or_model).__name__}")
+        raise DiagramError(
+            _("render_diagram draws a GraphSpec or a keras.Model. Received: {type_name}").format(type_name=type(spec_or_model).__name__)
+        )
     if fmt == "dot":
         return model_dot(model, options).encode("utf-8")
     return _render_model(model, fmt, options)
@@ -341,6 +371,8 @@ def format_for_path(path: str | Path) -> str:
     if suffix not in SUFFIX_FORMATS:
         expected = ", ".join(SUFFIX_FORMATS)
         raise DiagramError(
-            f"Cannot tell the diagram format of '{path}' from its suffix {suffix!r}; expected one of {expected}, or give the format"
+            _(
+                "Cannot tell the diagram format of '{path}' from its suffix {suffix!r}; expected one of {expected}, or give the format"
+            ).format(path=path, suffix=suffix, expected=expected)
         )
     return SUFFIX_FORMATS[suffix]

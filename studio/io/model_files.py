@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from studio.i18n import N_, _
 from studio.io.project_file import PROJECT_FORMAT, Project, project_json, read_project  # noqa: F401 - the project file, re-exported
 from studio.model.build import as_list
 from studio.model.names import KERAS_NAME_RULE, keras_model_name
@@ -28,9 +29,9 @@ from studio.model.names import KERAS_NAME_RULE, keras_model_name
 logger = logging.getLogger(__name__)
 
 FORMATS = ("keras", "h5")
-FORMAT_NOTES = {
-    "keras": "the native Keras 3 format (a zip archive: config, weights, optimizer state)",
-    "h5": "HDF5, which Keras calls legacy; what older tutorials and many tools expect",
+FORMAT_NOTES = {  # shown translated: _(FORMAT_NOTES[fmt])
+    "keras": N_("the native Keras 3 format (a zip archive: config, weights, optimizer state)"),
+    "h5": N_("HDF5, which Keras calls legacy; what older tutorials and many tools expect"),
 }
 ATOL = 1e-5
 RTOL = 1e-4
@@ -108,14 +109,16 @@ class FileCheck:
     def describe(self) -> str:
         """One line for the UI."""
         if self.ok:
-            return (
-                f".{self.format}: reloaded in a fresh Python process with keras.models.load_model(safe_mode=True); "
-                f"predictions equal the live model's (max difference {self.max_abs_difference:.2g})"
-            )
+            return _(
+                ".{format}: reloaded in a fresh Python process with keras.models.load_model(safe_mode=True); "
+                "predictions equal the live model's (max difference {difference:.2g})"
+            ).format(format=self.format, difference=self.max_abs_difference)
         if not self.loaded:
-            return f".{self.format}: does NOT reload in a fresh process: {self.message}"
-        detail = self.message or f"max difference {self.max_abs_difference:.3g} is above the tolerance (atol {ATOL}, rtol {RTOL})"
-        return f".{self.format}: reloads, but its predictions differ from the live model's: {detail}"
+            return _(".{format}: does NOT reload in a fresh process: {message}").format(format=self.format, message=self.message)
+        detail = self.message or _("max difference {difference:.3g} is above the tolerance (atol {atol}, rtol {rtol})").format(
+            difference=self.max_abs_difference, atol=ATOL, rtol=RTOL
+        )
+        return _(".{format}: reloads, but its predictions differ from the live model's: {detail}").format(format=self.format, detail=detail)
 
 
 @dataclass
@@ -138,7 +141,9 @@ class ExportReport:
         for check in self.files:
             if check.format == fmt:
                 return check
-        raise KeyError(f"No .{fmt} file in this export; it has {', '.join(c.format for c in self.files)}")
+        raise KeyError(
+            _("No .{fmt} file in this export; it has {formats}").format(fmt=fmt, formats=", ".join(c.format for c in self.files))
+        )
 
 
 def sample_inputs(model: keras.Model, count: int = SAMPLE_COUNT, seed: int = 0) -> list[np.ndarray]:
@@ -205,7 +210,7 @@ def traceable(model: keras.Model) -> tuple[keras.Model, str | None]:
 
 
 def _rename_note(old: str, new: str) -> str:
-    return f"model '{old}' is named '{new}' in the files: {KERAS_NAME_RULE}"
+    return _("model '{old}' is named '{new}' in the files: {rule}").format(old=old, new=new, rule=_(KERAS_NAME_RULE))
 
 
 def save_model_files(
@@ -256,12 +261,12 @@ def verify_model_files(files: dict[str, Path], inputs: list[np.ndarray], referen
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             for check in checks:
-                check.message = f"the fresh process did not finish within {CHECK_TIMEOUT_SECONDS} s"
+                check.message = _("the fresh process did not finish within {seconds} s").format(seconds=CHECK_TIMEOUT_SECONDS)
             return checks
         if not result_path.exists():
             tail = " ".join((completed.stderr or "").strip().splitlines()[-3:])[-600:]
             for check in checks:
-                check.message = f"the fresh Python process failed (exit code {completed.returncode}): {tail}"
+                check.message = _("the fresh Python process failed (exit code {code}): {tail}").format(code=completed.returncode, tail=tail)
             return checks
         results = json.loads(result_path.read_text(encoding="utf-8"))
     for check, result in zip(checks, results, strict=True):
@@ -298,9 +303,13 @@ def export_model_files(
     if live:
         difference = max(float(np.max(np.abs(a - b))) if a.size else 0.0 for a, b in zip(reference, predict(snapshot, inputs), strict=True))
         if difference > ATOL:
-            notes.append(f"the snapshot differs from the live model by {difference:.3g}; the files are compared with the live model")
+            notes.append(
+                _("the snapshot differs from the live model by {difference:.3g}; the files are compared with the live model").format(
+                    difference=difference
+                )
+            )
     else:
-        notes.append("saved mid-run: the files hold the model as it stood when the export started")
+        notes.append(_("saved mid-run: the files hold the model as it stood when the export started"))
     files = save_model_files(snapshot, directory, basename, formats)
     checks = verify_model_files(files, inputs, reference)
     return ExportReport(checks, len(inputs[0]), snapshot=not live, seconds=time.perf_counter() - started, notes=notes)
@@ -334,7 +343,7 @@ def _evaluate(model: keras.Model, x: list[np.ndarray], y: list[np.ndarray]) -> d
 def round_trip(model: keras.Model, x_test: list[np.ndarray], y_test: list[np.ndarray], fmt: str = "keras") -> RoundTrip:
     """Save, discard, load back, evaluate: the tutorial's section 1.3 with the test metrics of both models."""
     if not getattr(model, "compiled", False):
-        raise ValueError("The round trip evaluates the model, so it must be compiled (train it first)")
+        raise ValueError(_("The round trip evaluates the model, so it must be compiled (train it first)"))
     evaluated, note = traceable(model)
     before = _evaluate(evaluated, x_test, y_test)
     directory = Path(tempfile.mkdtemp(prefix="studio-roundtrip-"))
@@ -354,6 +363,6 @@ def round_trip(model: keras.Model, x_test: list[np.ndarray], y_test: list[np.nda
 def summary_text(model: keras.Model) -> str:
     """Keras's ``model.summary()`` as plain text."""
     lines: list[str] = []
-    model.summary(print_fn=lambda text, **_: lines.append(str(text)))
+    model.summary(print_fn=lambda text, **_kwargs: lines.append(str(text)))
     text = "\n".join(lines)
     return text if text.endswith("\n") else text + "\n"

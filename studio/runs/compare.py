@@ -6,7 +6,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from studio.i18n import N_, _
 from studio.runs.store import RunRecord, RunStore, plain, spec_dict
+
+# What kind of difference, as people read it (the ``kind`` field keeps the English id).
+DIFFERENCE_KINDS = {
+    "setting": N_("setting"),
+    "dataset": N_("dataset"),
+    "name": N_("name"),
+    "layer removed": N_("layer removed"),
+    "layer added": N_("layer added"),
+    "layer type": N_("layer type"),
+    "layer config": N_("layer config"),
+    "trainable": N_("trainable"),
+    "call added": N_("call added"),
+    "call removed": N_("call removed"),
+    "wiring": N_("wiring"),
+    "inputs": N_("inputs"),
+    "outputs": N_("outputs"),
+}
+
+
+def kind_label(kind: str) -> str:
+    """A difference's kind in the current language; an unknown one as it is."""
+    return _(DIFFERENCE_KINDS[kind]) if kind in DIFFERENCE_KINDS else kind
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Any
 
 import platformdirs
 
+from studio.i18n import N_, _
 from studio.runs.history import write_history_csv
 
 RUNS_DIR_VARIABLE = "STUDIO_RUNS_DIR"
@@ -39,7 +40,10 @@ INDEX_NAME = "runs.sqlite"
 STATUSES = ("running", "completed", "stopped", "failed")
 STALE_AFTER_SECONDS = 15 * 60
 BUSY_TIMEOUT_MS = 30_000
-CRASH_MESSAGE = "the training process ended without finishing the run (crashed, killed or restarted)"
+# Stored in English in the index; shown through run_error_text (translated when shown).
+CRASH_MESSAGE = N_("the training process ended without finishing the run (crashed, killed or restarted)")
+# A run's status as people read it (the stored value stays the English id).
+STATUS_LABELS = {"running": N_("running"), "completed": N_("completed"), "stopped": N_("stopped"), "failed": N_("failed")}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -55,6 +59,18 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 CREATE TABLE IF NOT EXISTS deleted (id TEXT PRIMARY KEY, deleted_at REAL NOT NULL);
 """
+
+
+def status_label(status: str) -> str:
+    """A run's status in the current language ('completed' -> '已完成'); an unknown one as it is."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def run_error_text(error: str | None) -> str:
+    """A stored run's error as shown: the store's own crash message translated, any other text as it was recorded."""
+    if not error:
+        return ""
+    return _(CRASH_MESSAGE) if error == CRASH_MESSAGE else error
 
 
 class RunStoreError(Exception):
@@ -207,13 +223,13 @@ class RunStore:
     def run_folder(self, run_id: str) -> Path:
         """The folder that holds one run's files."""
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
-            raise RunStoreError(f"Not a run id: {run_id!r}")
+            raise RunStoreError(_("Not a run id: {run_id!r}").format(run_id=run_id))
         return self.root / run_id
 
     def _require(self, connection: sqlite3.Connection, run_id: str) -> sqlite3.Row:
         row = connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise RunStoreError(f"There is no run '{run_id}' in {self.root}")
+            raise RunStoreError(_("There is no run '{run_id}' in {root}").format(run_id=run_id, root=self.root))
         return row
 
     # --- writing --------------------------------------------------------------------------------
@@ -234,7 +250,7 @@ class RunStore:
         now = time.time()
         folder = self.run_folder(run_id)
         if self.has_run(run_id):
-            raise RunStoreError(f"There is already a run '{run_id}' in {self.root}")
+            raise RunStoreError(_("There is already a run '{run_id}' in {root}").format(run_id=run_id, root=self.root))
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomic(folder / "spec.json", json.dumps(plain(spec_data), indent=2, ensure_ascii=False) + "\n")
         _write_atomic(folder / "settings.json", json.dumps(plain({"settings": settings, "dataset": dataset_data}), indent=2) + "\n")
@@ -293,7 +309,7 @@ class RunStore:
         """Close a run as completed, stopped or failed, with its final metrics (and why it failed); its
         history.csv is in place before the run reads as ended."""
         if status not in STATUSES or status == "running":
-            raise RunStoreError(f"A run ends as completed, stopped or failed. Received: {status!r}")
+            raise RunStoreError(_("A run ends as completed, stopped or failed. Received: {status!r}").format(status=status))
         write_history_csv(self.run_folder(run_id) / "history.csv", self.get_run(run_id).history)
         with self._transaction() as connection:
             self._require(connection, run_id)
@@ -379,5 +395,9 @@ class RunStore:
         """Path of one stored model file of a run ("keras", "h5")."""
         record = self.get_run(run_id)
         if label not in record.model_files:
-            raise RunStoreError(f"Run '{run_id}' has no '{label}' model file; it has: {', '.join(record.model_files) or 'none'}")
+            raise RunStoreError(
+                _("Run '{run_id}' has no '{label}' model file; it has: {files}").format(
+                    run_id=run_id, label=label, files=", ".join(record.model_files) or _("none")
+                )
+            )
         return self.run_folder(run_id) / record.model_files[label]

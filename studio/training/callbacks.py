@@ -4,7 +4,8 @@ With ``steps_per_execution = k`` Keras calls ``on_train_batch_end`` once per gro
 log holds one record per step group (with its step number), which keeps the per-batch hook cheap.
 
 A run whose numbers break is stopped: a non-finite loss after any step group, and non-finite weights
-after the first step group and at the end of every epoch. The weight check matters because the loss
+after the first step group and at the end of every epoch (its message in the language of the job, caught
+when the callback is made: Keras may call batch hooks from its own threads). The weight check matters because the loss
 alone can hide it: on CPUs where TensorFlow uses oneDNN (AVX-512), graph mode fuses MatMul+BiasAdd+ReLU
 and that ReLU maps NaN to 0, so the loss stays finite while the weights are already NaN.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 import keras
 
+from studio.i18n import _, current_language, use_language
 from studio.training.observer import notify
 
 
@@ -163,6 +165,7 @@ class RecordingCallback(keras.callbacks.Callback):
         self._epoch_start = self._start
         self._epoch = 0
         self._steps = 1
+        self._language = current_language()  # the job's: Keras may run batch hooks in threads of its own
 
     def record_initial_loss(self, loss: float) -> None:
         """A step-0 point: the loss of the untrained model on the first batch (drawn before any compiled step)."""
@@ -188,15 +191,20 @@ class RecordingCallback(keras.callbacks.Callback):
     def _check_weights(self, where: str) -> None:
         layer = non_finite_weights(self.model) if self.nan_at is None else None
         if layer is not None:
-            self._broken(where, f"The weights of layer '{layer}' became NaN (or infinite) at {where}")
+            with use_language(self._language):
+                self._broken(
+                    where, _("The weights of layer '{layer}' became NaN (or infinite) at {where}").format(layer=layer, where=where)
+                )
 
     def _check(self, values: dict[str, float], where: str, weights: bool = False) -> None:
         loss = values.get("loss")
         if loss is not None and not math.isfinite(loss):
-            self._broken(where, f"The loss became NaN (or infinite) at {where}")
+            with use_language(self._language):
+                self._broken(where, _("The loss became NaN (or infinite) at {where}").format(where=where))
         if weights:
             self._check_weights(where)
-        reason = self.should_stop()
+        with use_language(self._language):
+            reason = self.should_stop()
         if reason and self.stop_reason is None:
             self.stop_reason = reason
         if self.stop_reason:
@@ -222,7 +230,9 @@ class RecordingCallback(keras.callbacks.Callback):
             notify(self.observer, "heartbeat")
         first = not self._weights_checked
         self._weights_checked = True
-        self._check(values, f"epoch {self._epoch + 1}, step {step}", weights=first)
+        with use_language(self._language):
+            where = _("epoch {epoch}, step {step}").format(epoch=self._epoch + 1, step=step)
+        self._check(values, where, weights=first)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Record the epoch's training and validation metrics and its duration."""
@@ -232,7 +242,9 @@ class RecordingCallback(keras.callbacks.Callback):
         self.log.add_epoch(record)
         self._last_beat = time.monotonic()
         notify(self.observer, "epoch_ended", epoch + 1, record)
-        self._check(values, f"the end of epoch {epoch + 1}", weights=True)
+        with use_language(self._language):
+            where = _("the end of epoch {epoch}").format(epoch=epoch + 1)
+        self._check(values, where, weights=True)
 
 
 class BestWeights(keras.callbacks.Callback):

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from studio.graph.spec import GraphSpec
+from studio.i18n import _
 from studio.training.settings import (
     METRIC_ALIASES,
     OPTIMIZERS,
@@ -24,7 +25,9 @@ def _optimizer(name: str) -> str:
     for known in OPTIMIZERS:
         if known.lower() == str(name).lower():
             return known
-    raise SettingsError(f"`optimizer` must be one of {', '.join(OPTIMIZERS)}. Received: optimizer={name!r}")
+    raise SettingsError(
+        _("`optimizer` must be one of {names}. Received: optimizer={name}").format(names=", ".join(OPTIMIZERS), name=repr(name))
+    )
 
 
 def settings_from_code(spec: GraphSpec, code: dict[str, Any] | None, dataset_key: str | None = None) -> tuple[CompileSettings, list[str]]:
@@ -50,5 +53,7 @@ def settings_from_code(spec: GraphSpec, code: dict[str, Any] | None, dataset_key
                 output.from_logits = bool(given["from_logits"])
         merged.validate(num_outputs=len(spec.outputs))
     except SettingsError as error:
-        return settings, [f"the code's compile/fit settings cannot be used ({error}); the defaults are used instead"]
+        return settings, [
+            _("the code's compile/fit settings cannot be used ({reason}); the defaults are used instead").format(reason=error)
+        ]
     return merged, []

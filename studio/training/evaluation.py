@@ -1,5 +1,10 @@
 """Evaluation after training (or after Stop): test loss and metrics per output; for classifiers a
-confusion matrix and sample predictions (wrong ones first); for image outputs target vs prediction."""
+confusion matrix and sample predictions (wrong ones first); for image outputs target vs prediction.
+
+A sample's confidence is a probability only when the output gives probabilities: a head trained on logits
+(``from_logits``) gets softmax (or sigmoid) applied for display, and any other head without probabilities
+(no softmax) shows its raw scores; :attr:`OutputEvaluation.confidence` says which, so a page never shows
+"1 (626%)"."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ MAX_EVAL_SAMPLES = 10_000
 GRID_SAMPLES = 16
 IMAGE_PAIRS = 8
 EVAL_BATCH = 1024
+# What a sample's confidence is: a probability the model gives, one computed for display from its logits, or a raw score.
+PROBABILITY, SOFTMAX, SIGMOID, SCORE = "probability", "softmax", "sigmoid", "score"
 
 
 @dataclass
@@ -30,6 +37,7 @@ class OutputEvaluation:
     accuracy: float | None = None
     samples: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
+    confidence: str = PROBABILITY  # PROBABILITY, SOFTMAX / SIGMOID (applied for display to logits) or SCORE (raw)
 
 
 @dataclass
@@ -90,6 +98,36 @@ def _per_output(results: dict[str, float], keras_names: list[str], index: int, s
     return mine.pop("loss", None), mine
 
 
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (stable for large scores)."""
+    shifted = scores.astype(np.float64) - scores.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(scores: np.ndarray) -> np.ndarray:
+    """The logistic function, elementwise."""
+    return 1.0 / (1.0 + np.exp(-np.clip(scores.astype(np.float64), -60, 60)))
+
+
+def _looks_like_probabilities(predicted: np.ndarray, binary: bool) -> bool:
+    finite = np.nan_to_num(predicted.astype(np.float64))
+    if finite.size == 0:
+        return True
+    if finite.min() < -1e-6 or finite.max() > 1 + 1e-6:
+        return False
+    return binary or bool(np.allclose(finite.sum(axis=-1), 1.0, atol=1e-3))
+
+
+def as_probabilities(predicted: np.ndarray, from_logits: bool, binary: bool = False) -> tuple[np.ndarray, str]:
+    """(values to show as confidences, what they are): logits squashed for display, probabilities as they are, else raw scores."""
+    if from_logits:
+        return (sigmoid(predicted), SIGMOID) if binary else (softmax(predicted), SOFTMAX)
+    if _looks_like_probabilities(predicted, binary):
+        return predicted, PROBABILITY
+    return predicted, SCORE
+
+
 def _classifier(output: OutputEvaluation, truth: np.ndarray, predicted: np.ndarray, images: np.ndarray | None, classes: int) -> None:
     labels = predicted.argmax(axis=-1)
     true_labels = (
@@ -133,6 +171,7 @@ def evaluate_training(model: Any, data: TrainingData, settings: CompileSettings,
     outputs = []
     for index, name in enumerate(data.output_names):
         loss_name = settings.outputs[index].loss if index < len(settings.outputs) else ""
+        from_logits = bool(settings.outputs[index].from_logits) if index < len(settings.outputs) else False
         truth, predicted = y[index], np.asarray(predictions[index])
         loss, metrics = _per_output(results, keras_names, index, single_out)
         classes = predicted.shape[-1] if predicted.ndim == 2 else 0
@@ -140,10 +179,12 @@ def evaluate_training(model: Any, data: TrainingData, settings: CompileSettings,
             output = OutputEvaluation(
                 name, "classifier", loss, metrics, class_names if class_names and len(class_names) <= classes else None
             )
-            _classifier(output, truth, predicted, input_images, classes)
+            shown, output.confidence = as_probabilities(predicted, from_logits)
+            _classifier(output, truth, shown, input_images, classes)
         elif loss_name == "binary_crossentropy" and classes == 1 and np.isin(truth, (0, 1)).all():
             output = OutputEvaluation(name, "binary", loss, metrics, ["0", "1"])
-            _classifier(output, truth.reshape(-1), np.concatenate([1 - predicted, predicted], axis=1), input_images, 2)
+            shown, output.confidence = as_probabilities(predicted, from_logits, binary=True)
+            _classifier(output, truth.reshape(-1), np.concatenate([1 - shown, shown], axis=1), input_images, 2)
         elif _is_image_batch(predicted) and _is_image_batch(truth):
             output = OutputEvaluation(name, "image", loss, metrics)
             targets, outputs_shown = _image_like(truth), _image_like(predicted)

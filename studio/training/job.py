@@ -10,6 +10,10 @@ A job is the only writer of its run record: it reports to the run observer it is
 (``TrainingRequest.observer``, see :mod:`studio.training.observer`), saves the model files itself,
 and publishes its end (status, ``done``) only after the observer has closed the record.
 The random seed is set before the model is built, so a stored seed reproduces the initial weights.
+
+A job speaks the language of the session that made it: :class:`TrainingJob` keeps ``current_language()``
+of its creator and runs its body (and writes every message it keeps) inside ``use_language`` of it, since a
+worker thread does not inherit the session's context.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from studio.graph.spec import GraphSpec, SpecError
+from studio.i18n import N_, _, current_language, use_language
 from studio.model.build import error_text
 from studio.model.names import KERAS_NAME_RULE, keras_model_name
 from studio.training.callbacks import BestWeights, LogSnapshot, MetricLog, RecordingCallback
@@ -41,6 +46,8 @@ logger = logging.getLogger(__name__)
 QUEUED, RUNNING, STOPPING, STOPPED, FINISHED, FAILED = "queued", "running", "stopping", "stopped", "finished", "failed"
 ACTIVE = (QUEUED, RUNNING, STOPPING)
 USER_ERRORS = (SpecError, DataError, SettingsError)
+STOPPED_BY_USER = N_("Stopped by the user")
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -89,11 +96,12 @@ class TrainingJob:
         self.id = job_id or new_job_id()
         self.run_id = uuid.uuid4().hex[:12]
         self.ownership = ownership or Ownership()
+        self.language = current_language()  # the starting session's: the job's messages are written in it
         self.request = request
         self.log = MetricLog()
         self.status = QUEUED
         self.error: str | None = None
-        self.message = "waiting for its turn"
+        self.message = _("waiting for its turn")
         self.model: Any = None
         self.evaluation: Evaluation | None = None
         self.data_notes: list[str] = []
@@ -115,22 +123,27 @@ class TrainingJob:
 
     # --- control, called from page threads ------------------------------------------------------
 
-    def stop(self, reason: str = "Stopped by the user") -> str:
-        """Ask the run to end after the current step group (the model is kept); returns what happened."""
+    def stop(self, reason: str | None = None) -> str:
+        """Ask the run to end after the current step group (the model is kept); returns what happened, in the
+        caller's language (the message the job keeps is in the job's)."""
+        with use_language(self.language):
+            reason = reason or _(STOPPED_BY_USER)
+            before_start = _("{reason} before it started").format(reason=reason)
+            ending = _("{reason}; ending after the current batch").format(reason=reason)
         with self._lock:
             if self.status == QUEUED:
-                self.status, self.message, self.finished = STOPPED, f"{reason} before it started", time.time()
+                self.status, self.message, self.finished = STOPPED, before_start, time.time()
                 self._stop.set()
                 self.done.set()
-                return "Removed from the queue before it started."
+                return _("Removed from the queue before it started.")
             if self.status == STOPPING:
-                return "Already stopping: the run ends after the current batch."
+                return _("Already stopping: the run ends after the current batch.")
             if self.status != RUNNING:
-                return f"Nothing to stop: the run has already {self.status}."
+                return _("Nothing to stop: the run has already ended ({status}).").format(status=status_text(self.status))
             self.status, self._stop_reason = STOPPING, reason
-            self.message = f"{reason}; ending after the current batch"
+            self.message = ending
             self._stop.set()
-            return "Stopping after the current batch; the model is kept as it is."
+            return _("Stopping after the current batch; the model is kept as it is.")
 
     def touch(self) -> None:
         """Heartbeat: the page that shows this job is still there."""
@@ -149,15 +162,19 @@ class TrainingJob:
         with self._lock:
             idle = time.monotonic() - self._touched
             released = self._owner_released_at
-        if released is not None and time.monotonic() - released > grace_s and idle > grace_s:
-            return "Stopped: the browser session that started it closed"
-        if timeout is not None and idle > timeout:
-            return f"Stopped: no page has shown this job for {idle:.0f} s (heartbeat timeout {timeout:.0f} s)"
+        with use_language(self.language):
+            if released is not None and time.monotonic() - released > grace_s and idle > grace_s:
+                return _("Stopped: the browser session that started it closed")
+            if timeout is not None and idle > timeout:
+                return _("Stopped: no page has shown this job for {idle} s (heartbeat timeout {timeout} s)").format(
+                    idle=f"{idle:.0f}", timeout=f"{timeout:.0f}"
+                )
         return None
 
     def _stop_requested(self) -> str | None:
         if self._stop.is_set():
-            return self._stop_reason or "Stopped by the user"
+            with use_language(self.language):
+                return self._stop_reason or _(STOPPED_BY_USER)
         reason = self.abandoned()
         if reason:
             with self._lock:
@@ -190,7 +207,7 @@ class TrainingJob:
 
     def describe(self) -> str:
         """One line: status and message."""
-        return f"{self.status}: {self.error or self.message}"
+        return _("{status}: {message}").format(status=status_text(self.status), message=self.error or self.message)
 
     # --- the run, in the worker thread ----------------------------------------------------------
 
@@ -201,10 +218,12 @@ class TrainingJob:
 
         request = self.request
         self._mark("start")
-        # Before building: the initial weights come from the seed, so a stored seed reproduces the run.
-        keras.utils.set_random_seed(request.settings.seed)
         self.log.set_progress(phase="building the model")
-        model = request.model if request.model is not None else build_model(request.spec)
+        # Before building: the initial weights come from the seed, so a stored seed reproduces the run. The seed is
+        # process-wide: jobs that train at once (a pool of workers) build one after the other.
+        with _BUILD_LOCK:
+            keras.utils.set_random_seed(request.settings.seed)
+            model = request.model if request.model is not None else build_model(request.spec)
         self._mark("built")
         settings = request.settings
         settings.validate(num_outputs=len(model.outputs))
@@ -218,7 +237,11 @@ class TrainingJob:
         notes = [*dataset.notes, *data.notes]
         model = with_unique_output_names(model, list(request.spec.outputs))
         if keras_model_name(model.name) != model.name:
-            notes.append(f"model renamed '{model.name}' -> '{keras_model_name(model.name)}': {KERAS_NAME_RULE}")
+            notes.append(
+                _("model renamed '{old}' -> '{new}': {rule}").format(
+                    old=model.name, new=keras_model_name(model.name), rule=_(KERAS_NAME_RULE)
+                )
+            )
             model.name = keras_model_name(model.name)
         self._set(data_notes=notes, dataset_summary=dataset.summary(), output_names=list(model.output_names))
         return model, data
@@ -231,7 +254,11 @@ class TrainingJob:
         y_train, y_val = _validation_split(data.y_train, settings.validation_split)
         count = len(x_train[0])
         if count == 0:
-            raise DataError(f"validation_split={settings.validation_split} leaves no training samples out of {data.num_train}")
+            raise DataError(
+                _("validation_split={split} leaves no training samples out of {count}").format(
+                    split=settings.validation_split, count=data.num_train
+                )
+            )
         self.num_train_samples = count
         steps = max(1, math.ceil(count / settings.batch_size))
         sequence_length = max([a.shape[1] for a in x_train if a.ndim >= 2] or [1])
@@ -269,14 +296,19 @@ class TrainingJob:
         return recorder
 
     def run(self) -> None:
+        """Prepare, fit and evaluate in the language of the session that made the job (see :meth:`_run`)."""
+        with use_language(self.language):
+            self._run()
+
+    def _run(self) -> None:
         """Prepare, fit and evaluate; every failure ends as status 'failed' with a clear message. The run
         record is closed (model files saved, observer told) before the job publishes its end."""
         with self._lock:
             if self.status != QUEUED:
                 self.done.set()
                 return
-            self.status, self.message, self.started = RUNNING, "training", time.time()
-        status, message, error = FAILED, "", "the run ended without a result"
+            self.status, self.message, self.started = RUNNING, _("training"), time.time()
+        status, message, error = FAILED, "", _("the run ended without a result")
         recording = False
         try:
             model, data = self._prepare()
@@ -285,12 +317,15 @@ class TrainingJob:
             self._record_start()
             recorder = self._fit(model, data)
             if recorder.nan_at:
-                status, error = FAILED, f"{recorder.nan_reason}; training stopped. Lower the learning rate or check the data."
+                status, error = (
+                    FAILED,
+                    _("{reason}; training stopped. Lower the learning rate or check the data.").format(reason=recorder.nan_reason),
+                )
             else:
                 self.log.set_progress(phase="evaluating")
                 self.evaluation = evaluate_training(model, data, self.request.settings, data.dataset.class_names)
                 reason = recorder.stop_reason
-                status, message, error = (STOPPED if reason else FINISHED), reason or "finished", None
+                status, message, error = (STOPPED if reason else FINISHED), reason or FINISHED, None
         except USER_ERRORS as failure:
             error = str(failure)
         except Exception as failure:  # noqa: BLE001 - a failing fit must end as a reported job, not a dead thread
@@ -332,6 +367,21 @@ class TrainingJob:
             self.message = message or (error or status)
         self.log.set_progress(phase=status)
         self.done.set()
+
+
+STATUS_NAMES = {
+    QUEUED: N_("queued"),
+    RUNNING: N_("running"),
+    STOPPING: N_("stopping"),
+    STOPPED: N_("stopped"),
+    FINISHED: N_("finished"),
+    FAILED: N_("failed"),
+}
+
+
+def status_text(status: str) -> str:
+    """A job status as shown to people ('finished', in the language in use); the status itself stays an id."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
 
 
 def train_now(request: TrainingRequest) -> TrainingJob:

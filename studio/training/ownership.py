@@ -17,8 +17,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from studio.i18n import N_, _
+
 ADMIN_TOKEN_VARIABLE = "KFS_ADMIN_TOKEN"
-ANONYMOUS = "anonymous"
+ANONYMOUS = N_("anonymous")
 MAX_RUN_NAME = 60
 
 
@@ -65,7 +67,7 @@ class Ownership:
     @property
     def public_name(self) -> str:
         """What other users see: the run name the owner chose, or 'anonymous'."""
-        return self.run_name or ANONYMOUS
+        return self.run_name or _(ANONYMOUS)
 
 
 def admin_token_configured(environ: Mapping[str, str] | None = None) -> bool:

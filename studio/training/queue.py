@@ -1,15 +1,27 @@
-"""The process-wide job queue: one worker serves jobs in order, one at a time, in a fresh thread each
-(Keras layer naming and ``clear_session`` are process-wide, so two jobs never train at once)."""
+"""The process-wide job queue: a bounded pool of worker threads serves the jobs first come, first served.
+
+Threads, not processes: one copy of TensorFlow serves every session (a worker process would hold its own,
+about half a gigabyte each, against the memory a class of thirty needs), and TensorFlow's kernels release
+the GIL, so two fits in two threads use two cores. The pool has one worker per two CPU cores (each fit
+still gets two cores for its own kernels), so on a 2-core machine one model trains at a time, as before;
+``KFS_TRAINING_WORKERS`` sets it. Each job runs in a fresh thread (Keras keeps name scopes per thread);
+building (seed, then weights) is serialised by the job, so a stored seed still gives the same initial
+weights; runs that overlap share TensorFlow's global random generator for shuffling.
+"""
 
 from __future__ import annotations
 
 import collections
 import itertools
 import logging
+import os
 import threading
+import time
 import weakref
 from typing import Any
 
+from studio.i18n import _, use_language
+from studio.limits import limits
 from studio.training.job import QUEUED, TrainingJob, TrainingRequest
 from studio.training.ownership import Ownership
 
@@ -47,38 +59,53 @@ def install_clear_session_guard() -> None:
     keras.backend.clear_session = clear_session
 
 
-class JobRegistry:
-    """Process-wide: jobs by id and a FIFO queue served by one worker thread (one job trains at a time)."""
+def default_workers() -> int:
+    """How many jobs train at once: KFS_TRAINING_WORKERS, else one per two CPU cores (at least one)."""
+    configured = limits().training_workers
+    if configured > 0:
+        return configured
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // 2)
 
-    def __init__(self, keep_finished: int = 50) -> None:
+
+class JobRegistry:
+    """Process-wide: jobs by id and a FIFO queue served by a bounded pool of worker threads."""
+
+    def __init__(self, keep_finished: int = 50, workers: int | None = None) -> None:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._jobs: dict[str, TrainingJob] = {}
         self._queue: collections.deque[str] = collections.deque()
-        self._current: str | None = None
+        self._running: set[str] = set()
         self._keep = keep_finished
-        self._worker: threading.Thread | None = None
+        self.workers = max(1, workers if workers is not None else default_workers())
+        self._pool: list[threading.Thread] = []
         self._closed = False
         self._counter = itertools.count(1)
+        self._durations: collections.deque[float] = collections.deque(maxlen=10)  # seconds, of recent runs
         _REGISTRIES.add(self)
         install_clear_session_guard()
 
     def busy(self) -> bool:
         """Whether a job is being run right now."""
-        return self._current is not None
+        return bool(self._running)
 
     def submit(self, request: TrainingRequest, ownership: Ownership | None = None) -> TrainingJob:
-        """Queue a run and return its job at once (``ownership``: who may watch and stop it; None: no session)."""
+        """Queue a run and return its job at once (``ownership``: who may watch and stop it; None: no session).
+
+        The job keeps the language in use here (the submitting session's) and runs in it on the worker thread."""
         job = TrainingJob(request, ownership=ownership)
         with self._wake:
             if self._closed:
-                raise RuntimeError("The job registry is shut down")
+                raise RuntimeError(_("The job registry is shut down"))
             self._jobs[job.id] = job
             self._queue.append(job.id)
             self._prune()
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._serve, name=f"training-worker-{next(self._counter)}", daemon=True)
-                self._worker.start()
+            self._pool = [worker for worker in self._pool if worker.is_alive()]
+            while len(self._pool) < self.workers:
+                worker = threading.Thread(target=self._serve, name=f"training-worker-{next(self._counter)}", daemon=True)
+                self._pool.append(worker)
+                worker.start()
             self._wake.notify_all()
         return job
 
@@ -88,15 +115,32 @@ class JobRegistry:
             return self._jobs.get(job_id or "")
 
     def queue_position(self, job_id: str) -> int | None:
-        """0 while training; while waiting, how many runs are ahead of it (1 = next); None otherwise."""
+        """0 while training; while waiting, how many runs must end or start before it does (1 = next); None otherwise."""
         with self._lock:
-            if job_id == self._current:
+            if job_id in self._running:
                 return 0
             try:
-                ahead = self._queue.index(job_id) + (1 if self._current is not None else 0)
+                index = self._queue.index(job_id)
             except ValueError:
                 return None
-            return max(1, ahead)
+            free = max(0, self.workers - len(self._running))
+            return max(1, index + 1 - free)
+
+    def estimated_wait(self, job_id: str) -> float | None:
+        """Seconds until a queued job should start, from the length of recent runs; None when unknown or not queued."""
+        with self._lock:
+            if job_id not in self._queue or not self._durations:
+                return None
+            typical = sum(self._durations) / len(self._durations)
+            now = time.time()
+            free_at = sorted(
+                max(0.0, typical - (now - (self._jobs[running].started or now))) for running in self._running if running in self._jobs
+            )
+            free_at += [0.0] * (self.workers - len(free_at))
+            for _ahead in range(self._queue.index(job_id)):  # each run ahead takes the slot that frees first
+                free_at.sort()
+                free_at[0] += typical
+            return min(free_at)
 
     def jobs(self) -> list[TrainingJob]:
         """Every job kept, oldest first."""
@@ -121,7 +165,8 @@ class JobRegistry:
                 if self._closed:
                     return
                 job = self._jobs.get(self._queue.popleft())
-                self._current = job.id if job else None
+                if job is not None:
+                    self._running.add(job.id)
             if job is None:
                 continue
             reason = job.abandoned(grace_s=0.0) if job.status == QUEUED else None
@@ -134,15 +179,19 @@ class JobRegistry:
                 runner.start()
                 runner.join()
             with self._wake:
-                self._current = None
+                self._running.discard(job.id)
+                if job.started and job.finished:
+                    self._durations.append(job.finished - job.started)
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop every job and the worker (tests, process exit)."""
         for job in self.jobs():
-            job.stop("Stopped: the app is shutting down")
+            with use_language(job.language):
+                job.stop(_("Stopped: the app is shutting down"))
         with self._wake:
             self._closed = True
             self._wake.notify_all()
-            worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
+            workers = list(self._pool)
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))

@@ -19,7 +19,7 @@ def open_tab(page, name: str) -> None:
 
 
 def test_gallery_loads_with_every_preset(page, app_url):
-    page.goto(app_url)
+    page.goto(f"{app_url}/gallery")
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
     expect(page.get_by_role("button", name="Open in builder")).to_have_count(7)
@@ -29,7 +29,7 @@ def test_gallery_loads_with_every_preset(page, app_url):
 
 
 def test_opening_the_autoencoder_draws_its_nested_encoder_and_decoder(page, app_url):
-    page.goto(app_url)
+    page.goto(f"{app_url}/gallery")
     wait_for_app(page)
     page.get_by_role("button", name="Open in builder").nth(3).click()
     wait_for_app(page)

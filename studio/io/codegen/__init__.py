@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, field
 
 from studio.graph.spec import GraphSpec, SpecError
+from studio.i18n import _
 from studio.io.codegen import syntax as py
 from studio.io.codegen.checks import check_for_code
 from studio.io.codegen.layout import LINE_LENGTH, Blank, Comment, Function, quote, render
@@ -77,7 +78,7 @@ def model_code(spec: GraphSpec, style: str = "studio", reserved: frozenset[str] 
         writer = Writer(spec, context, Names(context.reserved))
         writer.write()
     except RecursionError as error:
-        raise SpecError("the spec nests models too deeply to be written as code") from error
+        raise SpecError(_("the spec nests models too deeply to be written as code")) from error
     statements = writer.model_statements("model")
     keras_module = "tensorflow" if style == "tutorial" else None
     imports: list[ast.stmt] = [_import_from(keras_module, "keras") if keras_module else _import("keras")]

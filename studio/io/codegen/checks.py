@@ -8,6 +8,7 @@ from dataclasses import replace
 from studio.catalog import types as catalog
 from studio.graph.checks import check_structure, nested_spec
 from studio.graph.spec import GraphSpec, Problem, SpecError
+from studio.i18n import _
 
 MODEL_CONFIG_KEYS = frozenset({"spec"})
 
@@ -26,14 +27,19 @@ def code_problems(spec: GraphSpec, path: str = "") -> list[Problem]:
 
     A layer that is never called is not a problem here: it is simply left out of the code.
     """
-    problems = [replace(problem, node=f"{path}{problem.node}" if problem.node else path.rstrip("/") or None)
-                for problem in check_structure(spec) if problem.kind != "unused_layer"]
+    problems = [
+        replace(problem, node=f"{path}{problem.node}" if problem.node else path.rstrip("/") or None)
+        for problem in check_structure(spec)
+        if problem.kind != "unused_layer"
+    ]
     for layer in spec.layers:
         node = f"{path}{layer.id}"
         if layer.type == "Model":
             unknown = sorted(set(layer.config) - MODEL_CONFIG_KEYS)
             if unknown:
-                problems.append(Problem(node, "bad_parameter", f"Unknown parameter {unknown[0]!r} for Model; valid: spec"))
+                problems.append(
+                    Problem(node, "bad_parameter", _("Unknown parameter {unknown!r} for Model; valid: spec").format(unknown=unknown[0]))
+                )
             nested = nested_spec(layer.config)
             if nested is not None:
                 problems += code_problems(nested, f"{node}/")

@@ -13,6 +13,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from studio.graph.spec import SpecError
+from studio.i18n import _
 from studio.io.codegen.syntax import comment_text
 
 LINE_LENGTH = 88
@@ -325,7 +326,9 @@ def render(items: list) -> str:
         compile(source, "<generated>", "exec", dont_inherit=True)  # compiled to check it, never run
         written = ast.dump(ast.parse(source))
     except (SyntaxError, ValueError, UnicodeError) as error:
-        raise SpecError(f"The generated code does not compile ({error}); the spec holds text that cannot be written as Python") from error
+        raise SpecError(
+            _("The generated code does not compile ({error}); the spec holds text that cannot be written as Python").format(error=error)
+        ) from error
     if written != expected:
-        raise SpecError("The generated code does not say what the spec says; the spec holds text that cannot be written as Python")
+        raise SpecError(_("The generated code does not say what the spec says; the spec holds text that cannot be written as Python"))
     return text

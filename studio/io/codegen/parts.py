@@ -132,8 +132,11 @@ def layer_constructor(type_name: str, config: dict, name: str | None) -> ast.Cal
             break
         arguments.append(_argument(type_name, key, config[key], name or ""))
     written = set(positional[: len(arguments)])
-    keywords = [py.keyword_argument(key, _argument(type_name, key, value, name or ""), accepted, owner)
-                for key, value in config.items() if key not in written]
+    keywords = [
+        py.keyword_argument(key, _argument(type_name, key, value, name or ""), accepted, owner)
+        for key, value in config.items()
+        if key not in written
+    ]
     if name is not None:
         keywords.append(py.keyword_argument("name", py.literal(name)))
     return py.call(py.attribute(py.name("layers"), type_name), arguments, keywords)
@@ -144,8 +147,11 @@ def application_constructor(type_name: str, config: dict, name: str | None) -> a
     accepted = accepted_keywords(type_name)
     owner = f"keras.applications.{type_name}"
     keywords = [py.keyword_argument("weights", py.literal(config.get("weights")))]
-    keywords += [py.keyword_argument(key, _argument(type_name, key, value, ""), accepted, owner)
-                 for key, value in config.items() if key not in ("weights", "outputs", "frozen")]
+    keywords += [
+        py.keyword_argument(key, _argument(type_name, key, value, ""), accepted, owner)
+        for key, value in config.items()
+        if key not in ("weights", "outputs", "frozen")
+    ]
     if name is not None:
         keywords.append(py.keyword_argument("name", py.literal(name)))
     return py.call(py.attribute(py.path("keras.applications"), type_name), [], keywords)

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 
 from studio.graph.spec import SpecError
+from studio.i18n import _
 
 Expression = ast.expr
 
@@ -25,7 +26,9 @@ def is_identifier(text: object) -> bool:
 
 def _checked(text: str, what: str) -> str:
     if not is_identifier(text):
-        raise SpecError(f"Cannot write {text!r} as a Python {what}; expected a plain name (letters, digits and _)")
+        raise SpecError(
+            _("Cannot write {text!r} as a Python {what}; expected a plain name (letters, digits and _)").format(text=text, what=what)
+        )
     return text
 
 
@@ -56,9 +59,9 @@ def path(dotted: str) -> Expression:
 def keyword_argument(arg: str, value: Expression, accepted: Iterable[str] | None = None, owner: str = "") -> ast.keyword:
     """``arg=value``: `arg` must be a plain name and, when `accepted` is given, one of them."""
     if not is_identifier(arg):
-        raise SpecError(f"{owner or 'A call'} cannot take the argument {arg!r}: it is not a Python name")
+        raise SpecError(_("{owner} cannot take the argument {arg!r}: it is not a Python name").format(owner=owner or _("A call"), arg=arg))
     if accepted is not None and arg not in set(accepted):
-        raise SpecError(f"{owner or 'A call'} has no parameter {arg!r}")
+        raise SpecError(_("{owner} has no parameter {arg!r}").format(owner=owner or _("A call"), arg=arg))
     return ast.keyword(arg=arg, value=value)
 
 
@@ -84,7 +87,11 @@ def literal(value: object) -> Expression:
         return ast.List(elts=[literal(item) for item in value], ctx=ast.Load())
     if isinstance(value, dict):
         return ast.Dict(keys=[ast.Constant(value=str(key)) for key in value], values=[literal(item) for item in value.values()])
-    raise SpecError(f"Cannot write {value!r} ({type(value).__name__}) as Python; expected JSON data (numbers, strings, lists, objects)")
+    raise SpecError(
+        _("Cannot write {value!r} ({type_name}) as Python; expected JSON data (numbers, strings, lists, objects)").format(
+            value=value, type_name=type(value).__name__
+        )
+    )
 
 
 def tuples(value: object) -> object:

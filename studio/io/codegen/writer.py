@@ -16,6 +16,7 @@ from studio.catalog import types as catalog
 from studio.graph.checks import is_source, nested_spec, topological_order
 from studio.graph.naming import snake_case
 from studio.graph.spec import GraphSpec, LayerSpec, SpecError, split_ref
+from studio.i18n import _
 from studio.io.codegen.layout import Blank, Function, quote
 from studio.io.codegen.parts import (
     Context,
@@ -59,9 +60,9 @@ class Writer:
         self.call_counts = Counter(call.layer for call in spec.calls)
         self.highest = highest_indexes(spec)
         self.output_calls = list(dict.fromkeys(split_ref(ref)[0] for ref in spec.outputs))
-        order, _ = topological_order(spec)
+        order, _unused = topological_order(spec)
         if len(order) != len(spec.calls):
-            raise SpecError("the graph has a cycle; expected every node to come after its inputs")
+            raise SpecError(_("the graph has a cycle; expected every node to come after its inputs"))
         self.order = order
         self.body: list = []
         self.prelude: list = []  # tutorial style: the nested models, written before this model
@@ -146,8 +147,11 @@ class Writer:
         keywords = []
         if "shape" in layer.config:
             keywords.append(py.keyword_argument("shape", py.literal(py.tuples(layer.config["shape"]))))
-        keywords += [py.keyword_argument(key, py.literal(py.tuples(value) if key == "shape" else value), accepted, "keras.Input")
-                     for key, value in layer.config.items() if key != "shape"]
+        keywords += [
+            py.keyword_argument(key, py.literal(py.tuples(value) if key == "shape" else value), accepted, "keras.Input")
+            for key, value in layer.config.items()
+            if key != "shape"
+        ]
         name = self._keras_name(layer.id, "input_layer")
         if name is not None:
             keywords.append(py.keyword_argument("name", py.literal(name)))
@@ -202,14 +206,16 @@ class Writer:
         if not names:
             return [py.attribute(py.name(base), "output")]
         # The input layer's auto-generated name depends on what the process built before: use `.input`.
-        return [py.attribute(py.name(base), "input") if name == "input_layer" else py.attribute(_get_layer(base, name), "output")
-                for name in names]
+        return [
+            py.attribute(py.name(base), "input") if name == "input_layer" else py.attribute(_get_layer(base, name), "output")
+            for name in names
+        ]
 
     def _nested_model(self, layer: LayerSpec) -> str:
         """A nested model's variable: ``<id>_model = build_<id>()`` (studio), or its block written before this model (tutorial)."""
         nested = nested_spec(layer.config)
         if nested is None:
-            raise SpecError("the nested model's `spec` is missing or not a valid spec", node=layer.id)
+            raise SpecError(_("the nested model's `spec` is missing or not a valid spec"), node=layer.id)
         nested = nested.copy()
         nested.name = layer.id  # the builder names a nested model after its layer
         if self.tutorial:
@@ -296,4 +302,3 @@ class Writer:
         if variable is None:
             return [ast.Return(value=self.model_call())]
         return [py.assign(variable, self.model_call())]
-

@@ -11,6 +11,7 @@ from typing import Any
 
 import studio.io.pycode.kerasapi as kerasapi
 from studio.graph.spec import is_valid_id
+from studio.i18n import _
 from studio.io.pycode.values import (
     AppObj,
     CodeError,
@@ -48,20 +49,35 @@ class Constructors:
         if isinstance(value, dict):
             return {str(key): self.to_json(item, node, what) for key, item in value.items()}
         if isinstance(value, Opaque):
-            raise CodeError(node, f"{what} comes from {describe(value)}, which the parser does not compute; write the value itself")
+            raise CodeError(
+                node,
+                _("{what} comes from {value}, which the parser does not compute; write the value itself").format(
+                    what=what, value=describe(value)
+                ),
+            )
         if isinstance(value, KerasRef) and kerasapi.kind(value.path) == "activation":
             return value.path.rsplit(".", 1)[-1]
         if isinstance(value, KerasCall) and kerasapi.kind(value.path) in _KERAS_OBJECT_KINDS:
             return self._object_config(value, node, what)
         if isinstance(value, KerasRef) and kerasapi.kind(value.path) in _KERAS_OBJECT_KINDS:
             return {"class_name": kerasapi.class_name(value.path), "config": {}}
-        raise CodeError(node, f"{what} must be a constant (number, string, tuple, list, dict or None). Received: {describe(value)}")
+        raise CodeError(
+            node,
+            _("{what} must be a constant (number, string, tuple, list, dict or None). Received: {value}").format(
+                what=what, value=describe(value)
+            ),
+        )
 
     def _object_config(self, call: KerasCall, node: ast.AST, what: str) -> dict:
         """``keras.regularizers.l2(0.01)`` -> ``{"class_name": "L2", "config": {"l2": 0.01}}`` (how Keras serialises it)."""
         names = kerasapi.positional_names(call.path)
         if len(call.args) > len(names):
-            raise CodeError(node, f"{what}: `{call.path}` takes at most {len(names)} positional argument(s)")
+            raise CodeError(
+                node,
+                _("{what}: `{call_path}` takes at most {names_count} positional argument(s)").format(
+                    what=what, call_path=call.path, names_count=len(names)
+                ),
+            )
         config = {name: self.to_json(value, node, what) for name, value in zip(names, call.args, strict=False)}
         config.update({key: self.to_json(value, node, what) for key, value in call.kwargs.items()})
         return {"class_name": kerasapi.class_name(call.path), "config": config}
@@ -71,11 +87,16 @@ class Constructors:
         names = kerasapi.positional_names(path)
         if len(args) > len(names):
             shown = ", ".join(names) or "none"
-            raise CodeError(node, f"{label} takes at most {len(names)} positional argument(s) ({shown}). Received: {len(args)}")
+            raise CodeError(
+                node,
+                _("{label} takes at most {names_count} positional argument(s) ({shown}). Received: {args_count}").format(
+                    label=label, names_count=len(names), shown=shown, args_count=len(args)
+                ),
+            )
         arguments = dict(zip(names, args, strict=False))
         for key, value in kwargs.items():
             if key in arguments:
-                raise CodeError(node, f"{label} got two values for `{key}` (one positional, one by keyword)")
+                raise CodeError(node, _("{label} got two values for `{key}` (one positional, one by keyword)").format(label=label, key=key))
             arguments[key] = value
         return arguments
 
@@ -86,11 +107,13 @@ class Constructors:
             return self.auto_name(prefix), False
         name = arguments.pop("name")
         if isinstance(name, Opaque):
-            raise CodeError(node, f"the name comes from {describe(name)}; write it as a string")
+            raise CodeError(node, _("the name comes from {name}; write it as a string").format(name=describe(name)))
         if not isinstance(name, str) or not is_valid_id(name):
             raise CodeError(
                 node,
-                f"the layer name must start with a letter or '_' and use only letters, digits, '_', '.', '-'. Received: name={name!r}",
+                _(
+                    "the layer name must start with a letter or '_' and use only letters, digits, '_', '.', '-'. Received: name={name!r}"
+                ).format(name=name),
             )
         return name, True
 
@@ -101,30 +124,32 @@ class Constructors:
         layer_id, explicit = self._layer_name(arguments, node, kerasapi.auto_prefix(type_name))
         input_shape = arguments.pop("input_shape", None)
         if "batch_input_shape" in arguments:
-            raise CodeError(node, "`batch_input_shape` is Keras 2; start the model with keras.Input(shape=...) instead")
+            raise CodeError(node, _("`batch_input_shape` is Keras 2; start the model with keras.Input(shape=...) instead"))
         config = {}
         for key, value in arguments.items():
             if isinstance(value, LayerObj) and key == "layer":
                 config[key] = _wrapped(value, layer_id)
             else:
-                config[key] = self.to_json(value, node, f"`{key}` of {type_name}")
+                config[key] = self.to_json(value, node, _("`{key}` of {type_name}").format(key=key, type_name=type_name))
         kerasapi.check_config(type_name, config, node, layer_id)
         layer = LayerObj(type_name, config, layer_id, getattr(node, "lineno", None), self.next_seq(), explicit_name=explicit)
         if input_shape is not None:
-            layer.input_shape = self.to_json(input_shape, node, f"`input_shape` of {type_name}")
+            layer.input_shape = self.to_json(input_shape, node, _("`input_shape` of {type_name}").format(type_name=type_name))
         return layer
 
     def _input_config(self, arguments: dict, node: ast.AST) -> dict:
         """The Input config of keras.Input / layers.InputLayer arguments (batch_shape -> shape + batch_size)."""
         if "tensor" in arguments or "input_tensor" in arguments:
-            raise CodeError(node, "an Input made from an existing tensor (`tensor=`) is not supported; give its shape")
+            raise CodeError(node, _("an Input made from an existing tensor (`tensor=`) is not supported; give its shape"))
         if "input_shape" in arguments and "shape" not in arguments:
             arguments["shape"] = arguments.pop("input_shape")
-        config = {key: self.to_json(value, node, f"`{key}` of Input") for key, value in arguments.items()}
+        config = {key: self.to_json(value, node, _("`{key}` of Input").format(key=key)) for key, value in arguments.items()}
         batch_shape = config.pop("batch_shape", None)
         if batch_shape is not None and "shape" not in config:
             if not isinstance(batch_shape, list) or not batch_shape:
-                raise CodeError(node, f"`batch_shape` must be a tuple such as (None, 784). Received: {batch_shape!r}")
+                raise CodeError(
+                    node, _("`batch_shape` must be a tuple such as (None, 784). Received: {batch_shape!r}").format(batch_shape=batch_shape)
+                )
             config["shape"] = batch_shape[1:]
             if batch_shape[0] is not None:
                 config["batch_size"] = batch_shape[0]
@@ -132,7 +157,7 @@ class Constructors:
             if key in config and config[key] is None:
                 del config[key]
         if "shape" not in config:
-            raise CodeError(node, "keras.Input needs a shape, e.g. keras.Input(shape=(784,))")
+            raise CodeError(node, _("keras.Input needs a shape, e.g. keras.Input(shape=(784,))"))
         return config
 
     def make_input(self, args: list, kwargs: dict, node: ast.AST) -> Tensor:
@@ -153,19 +178,36 @@ class Constructors:
         path = kerasapi.layer_path(type_name)
         arguments = self._arguments(path, args, kwargs, node, f"keras.applications.{type_name}")
         if arguments.get("input_tensor") is not None:
-            raise CodeError(node, f"{type_name}(input_tensor=...) is not supported; call the application on the tensor instead: base(img)")
+            raise CodeError(
+                node,
+                _("{type_name}(input_tensor=...) is not supported; call the application on the tensor instead: base(img)").format(
+                    type_name=type_name
+                ),
+            )
         arguments.pop("input_tensor", None)
         name = arguments.pop("name", None)
         default = "weights" not in arguments
         weights = arguments.pop("weights", "imagenet")
-        config = {key: self.to_json(value, node, f"`{key}` of {type_name}") for key, value in arguments.items()}
+        config = {
+            key: self.to_json(value, node, _("`{key}` of {type_name}").format(key=key, type_name=type_name))
+            for key, value in arguments.items()
+        }
         if weights == "imagenet":
-            which = "ImageNet weights (Keras's default)" if default else "ImageNet weights"
-            self.note(node, "assumption", f"{type_name}: {which} become weights=None, random initialisation (nothing is downloaded "
-                      "while reading); choose 'imagenet' in the node's form where they can be downloaded")
+            which = _("ImageNet weights (Keras's default)") if default else _("ImageNet weights")
+            self.note(
+                node,
+                "assumption",
+                _(
+                    "{type_name}: {which} become weights=None, random initialisation (nothing is downloaded "
+                    "while reading); choose 'imagenet' in the node's form where they can be downloaded"
+                ).format(type_name=type_name, which=which),
+            )
         elif weights is not None:
             raise CodeError(
-                node, f"{type_name}: `weights` must be None or 'imagenet' (a weights file is not loaded). Received: {weights!r}"
+                node,
+                _("{type_name}: `weights` must be None or 'imagenet' (a weights file is not loaded). Received: {weights!r}").format(
+                    type_name=type_name, weights=weights
+                ),
             )
         config = {"weights": None, **config}
         if name is None:
@@ -173,7 +215,7 @@ class Constructors:
         elif isinstance(name, str) and is_valid_id(name):
             app_id = name
         else:
-            raise CodeError(node, f"the application name must be a valid layer name. Received: name={name!r}")
+            raise CodeError(node, _("the application name must be a valid layer name. Received: name={name!r}").format(name=name))
         kerasapi.check_config(type_name, config, node, app_id)
         self.auto_name("input_layer")  # the application makes its own Input, which takes the next Keras input name
         return AppObj(type_name, config, app_id, getattr(node, "lineno", None), self.next_seq())
@@ -183,22 +225,27 @@ class Constructors:
         arguments = self._arguments("keras.Model", [], kwargs, node, "keras.Model")
         for key, value in zip(("inputs", "outputs"), args, strict=False):
             if key in arguments:
-                raise CodeError(node, f"keras.Model got two values for `{key}`")
+                raise CodeError(node, _("keras.Model got two values for `{key}`").format(key=key))
             arguments[key] = value
         if len(args) > 2:
-            raise CodeError(node, "keras.Model takes inputs and outputs (and name=). Received more positional arguments")
+            raise CodeError(node, _("keras.Model takes inputs and outputs (and name=). Received more positional arguments"))
         if "inputs" not in arguments or "outputs" not in arguments:
             raise CodeError(
                 node,
-                "keras.Model needs inputs= and outputs= "
-                "(subclassed models are not supported: the graph must be known without running code)",
+                _(
+                    "keras.Model needs inputs= and outputs= (subclassed models are not supported: the graph "
+                    "must be known without running code)"
+                ),
             )
         unknown = set(arguments) - {"inputs", "outputs", "name", "trainable"}
         if unknown:
-            raise CodeError(node, f"keras.Model does not take {', '.join(sorted(unknown))} here; expected inputs, outputs, name")
+            raise CodeError(
+                node,
+                _("keras.Model does not take {unknown} here; expected inputs, outputs, name").format(unknown=", ".join(sorted(unknown))),
+            )
         name = arguments.get("name")
         model = ModelObj(self._model_name(name, node, "functional"), getattr(node, "lineno", None), self.next_seq())
-        model.inputs, _ = self._tensors(arguments["inputs"], node, "inputs")
+        model.inputs, _keys = self._tensors(arguments["inputs"], node, "inputs")
         model.outputs, model.output_keys = self._tensors(arguments["outputs"], node, "outputs")
         if arguments.get("trainable") is False:
             model.trainable = False
@@ -209,7 +256,7 @@ class Constructors:
         if name is None:
             return self.auto_name(prefix)
         if not isinstance(name, str) or not name.strip():
-            raise CodeError(node, f"the model name must be a non-empty string. Received: {describe(name)}")
+            raise CodeError(node, _("the model name must be a non-empty string. Received: {name}").format(name=describe(name)))
         return name
 
     def _tensors(self, value: Any, node: ast.AST, what: str) -> tuple[list[Tensor], list[str] | None]:
@@ -224,9 +271,9 @@ class Constructors:
             items = [value]
         for item in items:
             if not isinstance(item, Tensor):
-                raise CodeError(node, f"the model's {what} must be tensors. Received: {describe(item)}")
+                raise CodeError(node, _("the model's {what} must be tensors. Received: {item}").format(what=what, item=describe(item)))
         if not items:
-            raise CodeError(node, f"the model has no {what}")
+            raise CodeError(node, _("the model has no {what}").format(what=what))
         return items, keys
 
     def make_sequential(self, args: list, kwargs: dict, node: ast.AST) -> SequentialObj:
@@ -234,10 +281,13 @@ class Constructors:
         arguments = self._arguments("keras.Sequential", args, kwargs, node, "keras.Sequential")
         unknown = set(arguments) - {"layers", "name", "trainable"}
         if unknown:
-            raise CodeError(node, f"keras.Sequential does not take {', '.join(sorted(unknown))} here; expected layers and name")
+            raise CodeError(
+                node,
+                _("keras.Sequential does not take {unknown} here; expected layers and name").format(unknown=", ".join(sorted(unknown))),
+            )
         items = arguments.get("layers") or []
         if not isinstance(items, (list, tuple)):
-            raise CodeError(node, f"keras.Sequential takes a list of layers. Received: {describe(items)}")
+            raise CodeError(node, _("keras.Sequential takes a list of layers. Received: {items}").format(items=describe(items)))
         model = SequentialObj(self._model_name(arguments.get("name"), node, "sequential"), getattr(node, "lineno", None), self.next_seq())
         model.ast_node = node
         for item in items:
@@ -250,13 +300,15 @@ class Constructors:
     def sequential_add(self, model: SequentialObj, item: Any, node: ast.AST) -> None:
         """``model.add(layer)`` (or one item of the Sequential's list)."""
         if model.built:
-            raise CodeError(node, f"layers are added to Sequential '{model.id}' after it was used; add them all first")
+            raise CodeError(
+                node, _("layers are added to Sequential '{model_id}' after it was used; add them all first").format(model_id=model.id)
+            )
         is_input = isinstance(item, Tensor) and item.node.kind == "input"
         is_input = is_input or isinstance(item, LayerObj) and item.type_name == "Input" and not item.nodes
         if is_input and model.items:
-            raise CodeError(node, f"an Input can only be the first item of Sequential '{model.id}'")
+            raise CodeError(node, _("an Input can only be the first item of Sequential '{model_id}'").format(model_id=model.id))
         if not is_input and not isinstance(item, (LayerObj, ModelObj, AppObj)):
-            raise CodeError(node, f"a Sequential holds layers (and an Input first). Received: {describe(item)}")
+            raise CodeError(node, _("a Sequential holds layers (and an Input first). Received: {item}").format(item=describe(item)))
         model.items.append(item)
 
     def materialize(self, model: ModelObj) -> ModelObj:
@@ -275,16 +327,24 @@ class Constructors:
         elif isinstance(first, LayerObj) and first.input_shape is not None:
             layer = self.make_input_layer_object({"shape": first.input_shape}, node)
             tensor = Tensor(self.new_node(layer, [], node, "input"))
-            self.note(node, "assumption", f"Sequential '{model.id}': `input_shape=` of its first layer becomes an Input '{layer.id}'")
+            self.note(
+                node,
+                "assumption",
+                _("Sequential '{model_id}': `input_shape=` of its first layer becomes an Input '{layer_id}'").format(
+                    model_id=model.id, layer_id=layer.id
+                ),
+            )
         else:
-            raise CodeError(node, f"Sequential '{model.id}' has no input shape: start its list with keras.Input(shape=...)")
+            raise CodeError(
+                node, _("Sequential '{model_id}' has no input shape: start its list with keras.Input(shape=...)").format(model_id=model.id)
+            )
         model.built = True
         self.auto_name("functional")  # a Sequential with an input builds a functional model, as Keras counts it
         model.inputs = [tensor]
         for item in items:
             result = self.call_layer(item, [tensor], {}, node)
             if not isinstance(result, Tensor):
-                raise CodeError(node, f"{describe(item)} gives several outputs, which a Sequential cannot chain")
+                raise CodeError(node, _("{item} gives several outputs, which a Sequential cannot chain").format(item=describe(item)))
             tensor = result
         model.outputs = [tensor]
         return model

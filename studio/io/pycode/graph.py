@@ -9,6 +9,7 @@ from typing import Any
 import studio.io.pycode.kerasapi as kerasapi
 from studio.catalog import table
 from studio.catalog import types as catalog
+from studio.i18n import _
 from studio.io.pycode.construct import KerasCall
 from studio.io.pycode.expressions import contains_graph
 from studio.io.pycode.values import (
@@ -28,10 +29,24 @@ from studio.io.pycode.values import (
 )
 
 # Model methods whose line is skipped (listed as skipped): they do not change the graph.
-SKIPPED_METHODS = frozenset({
-    "summary", "evaluate", "predict", "predict_on_batch", "save", "save_weights", "load_weights", "to_json",
-    "get_config", "count_params", "export", "test_on_batch", "train_on_batch", "build",
-})
+SKIPPED_METHODS = frozenset(
+    {
+        "summary",
+        "evaluate",
+        "predict",
+        "predict_on_batch",
+        "save",
+        "save_weights",
+        "load_weights",
+        "to_json",
+        "get_config",
+        "count_params",
+        "export",
+        "test_on_batch",
+        "train_on_batch",
+        "build",
+    }
+)
 _COMPILE = ("optimizer", "loss", "loss_weights", "metrics")
 _FIT = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle")
 _RECURRENT_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
@@ -88,25 +103,44 @@ class GraphOps:
             return self.make_application(last, args, kwargs, node)
         if kind == "lambda":
             raise CodeError(
-                node, "layers.Lambda runs Python code, which the studio never does (and safe model loading refuses it); "
-                "use a catalogue layer such as layers.Activation, layers.Reshape or a merge layer",
+                node,
+                _(
+                    "layers.Lambda runs Python code, which the studio never does (and safe model loading "
+                    "refuses it); use a catalogue layer such as layers.Activation, layers.Reshape or a merge "
+                    "layer"
+                ),
             )
         if kind == "unknown_layer":
-            raise CodeError(node, f"layers.{last} is not in the studio's catalogue; supported layer types: {', '.join(table.PLAIN_LAYERS)}")
+            raise CodeError(
+                node,
+                _("layers.{last} is not in the studio's catalogue; supported layer types: {PLAIN_LAYERS}").format(
+                    last=last, PLAIN_LAYERS=", ".join(table.PLAIN_LAYERS)
+                ),
+            )
         if kind == "unknown_application":
-            raise CodeError(node, f"keras.applications.{last} is not offered; supported: {', '.join(sorted(catalog.APPLICATION_TYPES))}")
+            raise CodeError(
+                node,
+                _("keras.applications.{last} is not offered; supported: {APPLICATION_TYPES}").format(
+                    last=last, APPLICATION_TYPES=", ".join(sorted(catalog.APPLICATION_TYPES))
+                ),
+            )
         if kind == "missing":
-            raise CodeError(node, f"`{ref.path}` does not exist in Keras")
+            raise CodeError(node, _("`{ref_path}` does not exist in Keras").format(ref_path=ref.path))
         if kind in ("optimizer", "loss", "metric", "initializer", "regularizer", "constraint"):
             if contains_graph(args) or contains_graph(kwargs):
-                raise CodeError(node, f"`{ref.path}` called on a tensor is a raw computation the studio's graph cannot hold")
+                raise CodeError(
+                    node, _("`{ref_path}` called on a tensor is a raw computation the studio's graph cannot hold").format(ref_path=ref.path)
+                )
             return KerasCall(ref.path, args, kwargs, node.lineno)
         if kind == "plot":
             return Opaque(node.lineno, f"`{ref.path}`")
         if contains_graph(args) or contains_graph(kwargs):
             raise CodeError(
-                node, f"`{ref.path}` on a tensor, layer or model is not supported: the studio's graph holds catalogue layers only "
-                "(use layers.Add, layers.Concatenate ... instead of raw operations)",
+                node,
+                _(
+                    "`{ref_path}` on a tensor, layer or model is not supported: the studio's graph holds "
+                    "catalogue layers only (use layers.Add, layers.Concatenate ... instead of raw operations)"
+                ).format(ref_path=ref.path),
             )
         return Opaque(node.lineno, f"`{ref.path}(...)`")
 
@@ -114,7 +148,7 @@ class GraphOps:
         """``layers.concatenate([a, b], axis=1)`` = ``layers.Concatenate(axis=1)([a, b])``."""
         arguments = self._arguments(path, args, kwargs, node, f"layers.{path.rsplit('.', 1)[-1]}")
         if "inputs" not in arguments:
-            raise CodeError(node, f"layers.{path.rsplit('.', 1)[-1]} needs the list of tensors to merge")
+            raise CodeError(node, _("layers.{rsplit} needs the list of tensors to merge").format(rsplit=path.rsplit(".", 1)[-1]))
         inputs = arguments.pop("inputs")
         layer = self.make_layer(type_name, [], arguments, node)
         return self.call_layer(layer, [inputs], {}, node)
@@ -136,9 +170,14 @@ class GraphOps:
                 if key in kwargs:
                     args.append(kwargs.pop(key))
         if kwargs:
-            raise CodeError(node, f"call arguments other than the input tensors are not supported. Received: {', '.join(sorted(kwargs))}")
+            raise CodeError(
+                node,
+                _("call arguments other than the input tensors are not supported. Received: {kwargs}").format(
+                    kwargs=", ".join(sorted(kwargs))
+                ),
+            )
         if args and all(isinstance(arg, Opaque) for arg in args):
-            return Opaque(getattr(node, "lineno", None), f"'{layer.id}' applied to data (a prediction)")
+            return Opaque(getattr(node, "lineno", None), _("'{layer_id}' applied to data (a prediction)").format(layer_id=layer.id))
         if isinstance(layer, SequentialObj):
             self.materialize(layer)
         tensors = self._call_inputs(layer, args, node)
@@ -147,7 +186,12 @@ class GraphOps:
             count = len(tensors)
             if count < minimum or (maximum is not None and count > maximum):
                 expected = f"exactly {minimum}" if minimum == maximum else f"{minimum} to {maximum}" if maximum else f"at least {minimum}"
-                raise CodeError(node, f"{layer.type_name} '{layer.id}' takes {expected} input tensor(s). Received: {count}")
+                raise CodeError(
+                    node,
+                    _("{type_name} '{layer_id}' takes {expected} input tensor(s). Received: {count}").format(
+                        type_name=layer.type_name, layer_id=layer.id, expected=expected, count=count
+                    ),
+                )
         created = self.new_node(layer, tensors, node, "call", output_count(layer))
         layer.nodes.append(created)
         if created.outputs == 1:
@@ -157,14 +201,21 @@ class GraphOps:
     def _call_inputs(self, layer: Any, args: list, node: ast.AST) -> list[Tensor]:
         """The input tensors of a call, checked against what the layer takes."""
         if isinstance(layer, LayerObj) and layer.type_name == "Input":
-            raise CodeError(node, f"'{layer.id}' is an Input layer; it starts the graph and is not called on tensors")
+            raise CodeError(
+                node, _("'{layer_id}' is an Input layer; it starts the graph and is not called on tensors").format(layer_id=layer.id)
+            )
         merge = isinstance(layer, LayerObj) and catalog.get_layer_type(layer.type_name).group == "Merge"
         if not args:
-            raise CodeError(node, f"{describe(layer)} is called without an input tensor")
+            raise CodeError(node, _("{layer} is called without an input tensor").format(layer=describe(layer)))
         if merge:
             if len(args) != 1 or not isinstance(args[0], (list, tuple)):
                 example = f"{layer.type_name.lower()}([a, b])"
-                raise CodeError(node, f"{layer.type_name} takes one list of tensors, e.g. {example}. Received: {describe(args[0])}")
+                raise CodeError(
+                    node,
+                    _("{type_name} takes one list of tensors, e.g. {example}. Received: {args}").format(
+                        type_name=layer.type_name, example=example, args=describe(args[0])
+                    ),
+                )
             items = list(args[0])
         elif isinstance(layer, ModelObj) and len(args) == 1 and isinstance(args[0], (list, tuple, dict)):
             items = self._model_inputs(layer, args[0], node)
@@ -172,15 +223,30 @@ class GraphOps:
             items = list(args)
             if len(items) == 1 and isinstance(items[0], (list, tuple)):
                 raise CodeError(
-                    node, f"{describe(layer)} takes one tensor, not a list of {len(items[0])}; merge them first (layers.concatenate)"
+                    node,
+                    _("{layer} takes one tensor, not a list of {items_count}; merge them first (layers.concatenate)").format(
+                        layer=describe(layer), items_count=len(items[0])
+                    ),
                 )
         for item in items:
             if not isinstance(item, Tensor):
-                raise CodeError(node, f"{describe(layer)} must be called on tensors. Received: {describe(item)}")
+                raise CodeError(
+                    node, _("{layer} must be called on tensors. Received: {item}").format(layer=describe(layer), item=describe(item))
+                )
         if isinstance(layer, ModelObj) and len(items) != len(layer.inputs):
-            raise CodeError(node, f"model '{layer.id}' takes {len(layer.inputs)} input(s). Received: {len(items)}")
+            raise CodeError(
+                node,
+                _("model '{layer_id}' takes {inputs_count} input(s). Received: {items_count}").format(
+                    layer_id=layer.id, inputs_count=len(layer.inputs), items_count=len(items)
+                ),
+            )
         if isinstance(layer, AppObj) and len(items) != 1:
-            raise CodeError(node, f"{layer.type_name} '{layer.id}' takes one input tensor. Received: {len(items)}")
+            raise CodeError(
+                node,
+                _("{type_name} '{layer_id}' takes one input tensor. Received: {items_count}").format(
+                    type_name=layer.type_name, layer_id=layer.id, items_count=len(items)
+                ),
+            )
         return items
 
     def _model_inputs(self, model: ModelObj, value: Any, node: ast.AST) -> list:
@@ -189,7 +255,12 @@ class GraphOps:
             return list(value)
         names = [tensor.node.layer.id for tensor in model.inputs]
         if set(value) != set(names):
-            raise CodeError(node, f"model '{model.id}' takes inputs named {', '.join(names)}. Received: {', '.join(map(str, value))}")
+            raise CodeError(
+                node,
+                _("model '{model_id}' takes inputs named {names}. Received: {map}").format(
+                    model_id=model.id, names=", ".join(names), map=", ".join(map(str, value))
+                ),
+            )
         return [value[name] for name in names]
 
     def new_node(self, layer: Any, inputs: list[Tensor], node: ast.AST | None, kind: str, outputs: int = 1) -> Node:
@@ -227,12 +298,19 @@ class GraphOps:
                 return base.name
             if name == "trainable":
                 return base.name not in base.app.frozen
-            raise CodeError(node, f"`{name}` of an application's inner layer is not supported; `.output` and `.trainable` are")
+            raise CodeError(
+                node, _("`{name}` of an application's inner layer is not supported; `.output` and `.trainable` are").format(name=name)
+            )
         if isinstance(base, LayerObj):
             if name in ("output", "input"):
                 if len(base.nodes) != 1:
                     count = len(base.nodes)
-                    raise CodeError(node, f"'{base.id}' is called {count} times, so `.{name}` is ambiguous; use the tensor variable")
+                    raise CodeError(
+                        node,
+                        _("'{base_id}' is called {count} times, so `.{name}` is ambiguous; use the tensor variable").format(
+                            base_id=base.id, count=count, name=name
+                        ),
+                    )
                 return Tensor(base.nodes[0]) if name == "output" else base.nodes[0].inputs[0]
             if name == "name":
                 return base.id
@@ -240,14 +318,17 @@ class GraphOps:
                 return base.trainable
             if name in SKIPPED_METHODS:
                 return MethodRef(base, name)
-            raise CodeError(node, f"`{name}` of a layer is not supported; `.output`, `.name` and `.trainable` are")
+            raise CodeError(node, _("`{name}` of a layer is not supported; `.output`, `.name` and `.trainable` are").format(name=name))
         if isinstance(base, Tensor):
             raise CodeError(
-                node, f"`.{name}` of a tensor needs Keras to compute it (shapes are computed after parsing); write the value itself"
+                node,
+                _("`.{name}` of a tensor needs Keras to compute it (shapes are computed after parsing); write the value itself").format(
+                    name=name
+                ),
             )
         if isinstance(base, (MethodRef, KerasCall)):
-            raise CodeError(node, f"`.{name}` of {describe(base)} is not supported")
-        raise CodeError(node, f"{describe(base)} has no attribute the parser reads (`.{name}`)")
+            raise CodeError(node, _("`.{name}` of {base} is not supported").format(name=name, base=describe(base)))
+        raise CodeError(node, _("{base} has no attribute the parser reads (`.{name}`)").format(base=describe(base), name=name))
 
     def _model_attribute(self, model: ModelObj, name: str, node: ast.AST) -> Any:
         if name in ("input", "inputs", "output", "outputs"):
@@ -262,7 +343,9 @@ class GraphOps:
             return model.trainable
         if name in ("get_layer", "compile", "fit", "add", *SKIPPED_METHODS):
             return MethodRef(model, name)
-        raise CodeError(node, f"`model.{name}` is not supported; .input(s), .output(s), .layers, .get_layer, .compile, .fit are")
+        raise CodeError(
+            node, _("`model.{name}` is not supported; .input(s), .output(s), .layers, .get_layer, .compile, .fit are").format(name=name)
+        )
 
     def _model_layers(self, model: ModelObj, node: ast.AST) -> list:
         """``model.layers``: a Sequential's; a functional model's only when its layers form one chain (Keras's order is then certain)."""
@@ -271,7 +354,12 @@ class GraphOps:
             return [item for item in model.items if not (isinstance(item, Tensor) or getattr(item, "type_name", "") == "Input")]
         order = self.model_nodes(model, node)
         if any(len(graph_node.inputs) > 1 for graph_node in order) or len(model.inputs) != 1 or len(model.outputs) != 1:
-            raise CodeError(node, f"model '{model.id}' branches, so the order of model.layers is Keras's own; use model.get_layer(name)")
+            raise CodeError(
+                node,
+                _("model '{model_id}' branches, so the order of model.layers is Keras's own; use model.get_layer(name)").format(
+                    model_id=model.id
+                ),
+            )
         layers: list = []
         for graph_node in order:
             if all(graph_node.layer is not known for known in layers):
@@ -293,7 +381,7 @@ class GraphOps:
             return app.trainable
         if name in ("get_layer", *SKIPPED_METHODS):
             return MethodRef(app, name)
-        raise CodeError(node, f"`.{name}` of an application is not supported; .input, .output, .layers, .get_layer are")
+        raise CodeError(node, _("`.{name}` of an application is not supported; .input, .output, .layers, .get_layer are").format(name=name))
 
     # --- methods --------------------------------------------------------------------------------
 
@@ -307,17 +395,19 @@ class GraphOps:
         if name in ("compile", "fit"):
             names = _COMPILE if name == "compile" else _FIT
             if len(args) > len(names):
-                raise CodeError(node, f"model.{name} takes at most {len(names)} positional arguments here")
+                raise CodeError(
+                    node, _("model.{name} takes at most {names_count} positional arguments here").format(name=name, names_count=len(names))
+                )
             recorded = {**dict(zip(names, args, strict=False)), **kwargs, "__line__": node.lineno}
             setattr(owner, f"{name}_args", recorded)
             return Recorded()
         if name == "add" and isinstance(owner, SequentialObj):
             if len(args) != 1 or kwargs:
-                raise CodeError(node, "Sequential.add takes one layer")
+                raise CodeError(node, _("Sequential.add takes one layer"))
             self.sequential_add(owner, args[0], node)
             return Recorded()
         if name == "load_weights":
-            self.note(node, "skipped", "weights are not loaded: the graph is read from the code only")
+            self.note(node, "skipped", _("weights are not loaded: the graph is read from the code only"))
         return Opaque(node.lineno, f"`.{name}(...)`")
 
     def _get_layer(self, owner: Any, args: list, kwargs: dict, node: ast.Call) -> Any:
@@ -328,24 +418,42 @@ class GraphOps:
             names = kerasapi.application_layer_names(owner.type_name, owner.config, node)
             if isinstance(index, int) and name is None:
                 if not -len(names) <= index < len(names):
-                    raise CodeError(node, f"{owner.type_name} has {len(names)} layers; index {index} is out of range")
+                    raise CodeError(
+                        node,
+                        _("{type_name} has {names_count} layers; index {index} is out of range").format(
+                            type_name=owner.type_name, names_count=len(names), index=index
+                        ),
+                    )
                 return AppLayer(owner, names[index])
             if name not in names:
                 raise CodeError(
-                    node, f"{owner.type_name} has no layer named {name!r}; its layers include {', '.join(names[1:6])}, ..., {names[-1]}"
+                    node,
+                    _("{type_name} has no layer named {name!r}; its layers include {names}, ..., {names_2}").format(
+                        type_name=owner.type_name, name=name, names=", ".join(names[1:6]), names_2=names[-1]
+                    ),
                 )
             return AppLayer(owner, name)
         if isinstance(owner, ModelObj):
             if index is not None and name is None:
                 layers = self._model_layers(owner, node)
                 if not isinstance(index, int) or not -len(layers) <= index < len(layers):
-                    raise CodeError(node, f"model '{owner.id}' has {len(layers)} layers; index {index!r} is out of range")
+                    raise CodeError(
+                        node,
+                        _("model '{owner_id}' has {layers_count} layers; index {index!r} is out of range").format(
+                            owner_id=owner.id, layers_count=len(layers), index=index
+                        ),
+                    )
                 return layers[index]
             layers = {graph_node.layer.id: graph_node.layer for graph_node in self.model_nodes(owner, node)}
             if name not in layers:
-                raise CodeError(node, f"model '{owner.id}' has no layer named {name!r}; its layers: {', '.join(layers)}")
+                raise CodeError(
+                    node,
+                    _("model '{owner_id}' has no layer named {name!r}; its layers: {layers}").format(
+                        owner_id=owner.id, name=name, layers=", ".join(layers)
+                    ),
+                )
             return layers[name]
-        raise CodeError(node, f"get_layer of {describe(owner)} is not supported")
+        raise CodeError(node, _("get_layer of {owner} is not supported").format(owner=describe(owner)))
 
     def model_nodes(self, model: ModelObj, node: ast.AST) -> list[Node]:
         """The nodes between a model's inputs and outputs, in creation order."""
@@ -364,13 +472,18 @@ class GraphOps:
         """``layer.trainable = False`` (layers, models, applications, an application's inner layers) and ``model.name = ...``."""
         if name == "name" and isinstance(target, ModelObj) and isinstance(value, str) and value.strip():
             if target.nodes:
-                raise CodeError(node, f"model '{target.id}' is renamed after it was used as a layer; name it first")
+                raise CodeError(
+                    node, _("model '{target_id}' is renamed after it was used as a layer; name it first").format(target_id=target.id)
+                )
             target.id = value
             return
         if name != "trainable":
-            raise CodeError(node, f"setting `.{name}` is not supported; the parser reads `.trainable = True/False` (and a model's .name)")
+            raise CodeError(
+                node,
+                _("setting `.{name}` is not supported; the parser reads `.trainable = True/False` (and a model's .name)").format(name=name),
+            )
         if not isinstance(value, bool):
-            raise CodeError(node, f"`.trainable` must be True or False. Received: {describe(value)}")
+            raise CodeError(node, _("`.trainable` must be True or False. Received: {value}").format(value=describe(value)))
         if isinstance(target, LayerObj) and target.type_name == "Input":
             return  # an Input has no weights; the spec keeps it trainable, as the importer does
         if isinstance(target, (LayerObj, ModelObj, AppObj)):
@@ -382,4 +495,4 @@ class GraphOps:
             elif value and target.name in frozen:
                 frozen.remove(target.name)
         else:
-            raise CodeError(node, f"`.trainable` of {describe(target)} is not supported")
+            raise CodeError(node, _("`.trainable` of {target} is not supported").format(target=describe(target)))

@@ -13,23 +13,36 @@ import keras
 from studio.catalog import types as catalog
 from studio.catalog.params import ACTIVATIONS
 from studio.graph.naming import snake_case
+from studio.i18n import _
 from studio.io.pycode.values import CodeError, KerasRef
 
 # Module spellings that mean Keras itself.
 _KERAS_PREFIXES = ("tensorflow.python.keras", "tensorflow.keras", "tf_keras", "keras")
 # Functional helpers: ``layers.concatenate([a, b])`` is ``layers.Concatenate()([a, b])``.
 HELPERS = {
-    "concatenate": "Concatenate", "add": "Add", "subtract": "Subtract", "multiply": "Multiply",
-    "average": "Average", "maximum": "Maximum", "minimum": "Minimum", "dot": "Dot",
+    "concatenate": "Concatenate",
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "dot": "Dot",
 }
 _ALIASED = {
-    "keras.models.Model": "keras.Model", "keras.models.Sequential": "keras.Sequential",
-    "keras.layers.Input": "keras.Input", "keras.engine.input_layer.Input": "keras.Input",
+    "keras.models.Model": "keras.Model",
+    "keras.models.Sequential": "keras.Sequential",
+    "keras.layers.Input": "keras.Input",
+    "keras.engine.input_layer.Input": "keras.Input",
     "keras.utils.vis_utils.plot_model": "keras.utils.plot_model",
 }
 _OBJECT_MODULES = {
-    "optimizers": "optimizer", "losses": "loss", "metrics": "metric",
-    "initializers": "initializer", "regularizers": "regularizer", "constraints": "constraint",
+    "optimizers": "optimizer",
+    "losses": "loss",
+    "metrics": "metric",
+    "initializers": "initializer",
+    "regularizers": "regularizer",
+    "constraints": "constraint",
 }
 _PLOT_NAMES = frozenset({"plot_model", "model_to_dot"})
 SUPPORTED_SUMMARY = (
@@ -42,7 +55,7 @@ def module_path(module: str) -> str:
     """The canonical path of an imported module: 'tensorflow.keras.layers' -> 'keras.layers', 'tensorflow' stays."""
     for prefix in _KERAS_PREFIXES:
         if module == prefix or module.startswith(prefix + "."):
-            return "keras" + module[len(prefix):]
+            return "keras" + module[len(prefix) :]
     return module
 
 
@@ -50,7 +63,7 @@ def canonical(path: str) -> str:
     """The canonical spelling of a Keras path ('keras.models.Model' -> 'keras.Model', 'tensorflow.keras' -> 'keras')."""
     path = module_path(path)
     if path.startswith("tensorflow.") and path.split(".")[1] == "keras":
-        path = "keras" + path[len("tensorflow.keras"):]
+        path = "keras" + path[len("tensorflow.keras") :]
     path = _ALIASED.get(path, path)
     parts = path.split(".")
     if len(parts) >= 3 and parts[:2] == ["keras", "applications"] and parts[-1] in catalog.APPLICATION_TYPES:
@@ -126,10 +139,12 @@ def ref(path: str) -> KerasRef:
 def attribute(value: KerasRef, name: str, node: ast.AST) -> KerasRef:
     """``keras.layers`` + ``Dense`` -> ``keras.layers.Dense`` (a missing Keras name is an error at `node`)."""
     if name.startswith("_"):
-        raise CodeError(node, f"attribute `{name}` is not supported: the parser does not follow private or special names")
+        raise CodeError(
+            node, _("attribute `{name}` is not supported: the parser does not follow private or special names").format(name=name)
+        )
     path = canonical(f"{value.path}.{name}")
     if is_keras(path) and path != "keras" and not exists(path) and kind(path) not in ("missing",):
-        raise CodeError(node, f"`{path}` does not exist in Keras {keras.__version__}")
+        raise CodeError(node, _("`{path}` does not exist in Keras {version}").format(path=path, version=keras.__version__))
     return KerasRef(path)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from collections import deque
 
+from studio.i18n import _
 from studio.io.pycode.construct import Constructors
 from studio.io.pycode.expressions import Expressions
 from studio.io.pycode.graph import GraphOps
@@ -73,7 +74,9 @@ class Reader(Statements, Expressions, GraphOps, Constructors):
     def too_many_nodes(self, node: ast.AST | None) -> LimitError:
         """The error for code that makes more nodes than a graph may hold (it stops the reading)."""
         limit = describe_limit("max_nodes", self.max_nodes)
-        return LimitError(node, f"the code makes more than {self.max_nodes:,} nodes; the limit is {limit}")
+        return LimitError(
+            node, _("the code makes more than {max_nodes:,} nodes; the limit is {limit}").format(max_nodes=self.max_nodes, limit=limit)
+        )
 
     # --- the result -----------------------------------------------------------------------------
 
@@ -82,7 +85,7 @@ class Reader(Statements, Expressions, GraphOps, Constructors):
         result = ParseResult(filename)
         for name, value in self.module_scope.names.items():
             if isinstance(value, FunctionValue) and id(value.node) not in self.called_functions:
-                self.note(value.node, "skipped", f"`{name}` is defined but never called, so its body is not read")
+                self.note(value.node, "skipped", _("`{name}` is defined but never called, so its body is not read").format(name=name))
         builder = SpecBuilder(self)
         for model in self.models:
             self._add_model(result, builder, model)
@@ -90,11 +93,25 @@ class Reader(Statements, Expressions, GraphOps, Constructors):
         if implicit is not None and self._add_model(result, builder, implicit):
             spec = result.models[-1].spec
             result.models[-1].implicit = True
-            self.note(None, "assumption", f"tensors outside any keras.Model(...) make the model '{spec.name}': its inputs "
-                      f"({', '.join(spec.inputs)}) and every tensor nothing else uses ({', '.join(spec.outputs)})")
+            self.note(
+                None,
+                "assumption",
+                _(
+                    "tensors outside any keras.Model(...) make the model '{spec_name}': its inputs "
+                    "({inputs}) and every tensor nothing else uses ({outputs})"
+                ).format(spec_name=spec.name, inputs=", ".join(spec.inputs), outputs=", ".join(spec.outputs)),
+            )
         if not result.models and not self.errors:
-            self.errors.append(CodeProblem(None, None, "no Keras model found: expected keras.Input(...) with layers called on it, "
-                                           "keras.Model(inputs=..., outputs=...) or keras.Sequential([...])"))
+            self.errors.append(
+                CodeProblem(
+                    None,
+                    None,
+                    _(
+                        "no Keras model found: expected keras.Input(...) with layers called on it, "
+                        "keras.Model(inputs=..., outputs=...) or keras.Sequential([...])"
+                    ),
+                )
+            )
         result.notes = sorted(self.notes, key=lambda note: (note.line is None, note.line or 0))
         result.errors = sorted(self.errors, key=lambda problem: (problem.line is None, problem.line or 0, problem.column or 0))
         return result
@@ -129,8 +146,11 @@ class Reader(Statements, Expressions, GraphOps, Constructors):
         starts = sorted((node for node in sources.values() if node.kind in ("input", "source")), key=lambda node: node.seq)
         inputs = [Tensor(node, inner=INPUT_LAYER if node.kind == "source" else None) for node in starts]
         taken = {model.id for model in self.models}
-        name = next(candidate for candidate in [IMPLICIT_MODEL_NAME, *(f"{IMPLICIT_MODEL_NAME}_{n}" for n in range(1, 1000))]
-                    if candidate not in taken)
+        name = next(
+            candidate
+            for candidate in [IMPLICIT_MODEL_NAME, *(f"{IMPLICIT_MODEL_NAME}_{n}" for n in range(1, 1000))]
+            if candidate not in taken
+        )
         return ModelObj(name, None, self.next_seq(), inputs=inputs, outputs=outputs)
 
 
@@ -168,11 +188,15 @@ def _deepest(tree: ast.AST) -> tuple[int, ast.AST]:
 
 
 def _syntax_problem(error: SyntaxError) -> CodeProblem:
-    message = error.msg or "invalid syntax"
+    message = error.msg or "invalid syntax"  # Python's own words, kept as Python wrote them
     text = (error.text or "").strip()
     if any(hint in message for hint in _PYTHON2_HINTS[:1]) or text.startswith(_PYTHON2_HINTS[1:]):
-        message += " (this looks like Python 2; the parser reads Python 3 code)"
-    return CodeProblem(error.lineno, error.offset, f"not valid Python: {message}")
+        return CodeProblem(
+            error.lineno,
+            error.offset,
+            _("not valid Python: {message} (this looks like Python 2; the parser reads Python 3 code)").format(message=message),
+        )
+    return CodeProblem(error.lineno, error.offset, _("not valid Python: {message}").format(message=message))
 
 
 def parse_code(source: str, filename: str = "<pasted>") -> ParseResult:
@@ -181,7 +205,11 @@ def parse_code(source: str, filename: str = "<pasted>") -> ParseResult:
     size = len(source.encode("utf-8", errors="replace"))
     if size > MAX_SOURCE_BYTES:
         limit = f"{MAX_SOURCE_BYTES / 1e6:.0f} MB"
-        result.errors.append(CodeProblem(None, None, f"the code is {size / 1e6:.1f} MB; the parser reads at most {limit}"))
+        result.errors.append(
+            CodeProblem(
+                None, None, _("the code is {size:.1f} MB; the parser reads at most {limit}").format(size=size / 1000000.0, limit=limit)
+            )
+        )
         return result
     try:
         tree = ast.parse(source, filename=filename)
@@ -189,15 +217,19 @@ def parse_code(source: str, filename: str = "<pasted>") -> ParseResult:
         result.errors.append(_syntax_problem(error))
         return result
     except (RecursionError, MemoryError):
-        result.errors.append(CodeProblem(None, None, f"the code nests too deeply to be read (more than {MAX_NESTING} levels)"))
+        result.errors.append(
+            CodeProblem(
+                None, None, _("the code nests too deeply to be read (more than {MAX_NESTING} levels)").format(MAX_NESTING=MAX_NESTING)
+            )
+        )
         return result
     except ValueError as error:  # e.g. a NUL character in the text
-        result.errors.append(CodeProblem(None, None, f"not valid Python text: {error}"))
+        result.errors.append(CodeProblem(None, None, _("not valid Python text: {error}").format(error=error)))
         return result
     depth, deepest = _deepest(tree)
     if depth > MAX_NESTING:
         line = getattr(deepest, "lineno", None)
-        message = f"expressions nest more than {MAX_NESTING} levels deep; the parser reads at most {MAX_NESTING}"
+        message = _("expressions nest more than {limit} levels deep; the parser reads at most {limit}").format(limit=MAX_NESTING)
         result.errors.append(CodeProblem(line, None, message))
         return result
     reader = Reader(source, tree, limits().max_nodes)
@@ -208,5 +240,5 @@ def parse_code(source: str, filename: str = "<pasted>") -> ParseResult:
         result.errors.append(CodeProblem(error.line, error.column, error.message))
         return result
     except RecursionError:
-        result.errors.append(CodeProblem(None, None, "the code nests too deeply to be read"))
+        result.errors.append(CodeProblem(None, None, _("the code nests too deeply to be read")))
         return result

@@ -6,6 +6,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.graph.spec import GraphSpec
+from studio.i18n import N_, _
+
+NOTE_KINDS = {"skipped": N_("skipped"), "assumption": N_("assumption")}
+_FIT_LABELS = (
+    ("batch_size", N_("batch size {value}")),
+    ("epochs", N_("epochs {value}")),
+    ("validation_split", N_("validation split {value}")),
+    ("shuffle", N_("shuffle {value}")),
+)
+
+
+def note_kind_label(kind: str) -> str:
+    """A note's kind ('skipped', 'assumption') in the current language."""
+    return _(NOTE_KINDS[kind]) if kind in NOTE_KINDS else kind
 
 
 @dataclass(frozen=True)
@@ -20,8 +34,9 @@ class CodeProblem:
         """'line 12, column 5: ...' (or just the message when there is no line)."""
         if self.line is None:
             return self.message
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+        if self.column:
+            return _("line {line}, column {column}: {message}").format(line=self.line, column=self.column, message=self.message)
+        return _("line {line}: {message}").format(line=self.line, message=self.message)
 
     def excerpt(self, source: str) -> str:
         """The offending line of `source` with a caret under the column, as Python tracebacks show it ('' without a line)."""
@@ -48,7 +63,10 @@ class CodeNote:
 
     def text(self) -> str:
         """'line 30 (skipped): ...'."""
-        return f"line {self.line} ({self.kind}): {self.message}" if self.line is not None else f"({self.kind}) {self.message}"
+        kind = note_kind_label(self.kind)
+        if self.line is None:
+            return _("({kind}) {message}").format(kind=kind, message=self.message)
+        return _("line {line} ({kind}): {message}").format(line=self.line, kind=kind, message=self.message)
 
 
 @dataclass
@@ -64,9 +82,9 @@ class ParsedModel:
 
     def label(self) -> str:
         """'mnist model (variable model, line 12)'."""
-        details = [f"variable {self.variable}"] if self.variable and self.variable != self.name else []
+        details = [_("variable {variable}").format(variable=self.variable)] if self.variable and self.variable != self.name else []
         if self.line is not None:
-            details.append(f"line {self.line}")
+            details.append(_("line {line}").format(line=self.line))
         return f"{self.name} ({', '.join(details)})" if details else self.name
 
 
@@ -93,13 +111,15 @@ class ParseResult:
         """The model with this Keras name or variable (the last one for None); KeyError naming the ones found."""
         if name is None:
             if not self.models:
-                raise KeyError(f"No model found in {self.filename}")
+                raise KeyError(_("No model found in {filename}").format(filename=self.filename))
             return self.models[-1]
         for model in reversed(self.models):
             if name in (model.name, model.variable):
                 return model
-        found = ", ".join(model.label() for model in self.models) or "none"
-        raise KeyError(f"No model called '{name}' in {self.filename}; models found: {found}")
+        found = ", ".join(model.label() for model in self.models) or _("none")
+        raise KeyError(
+            _("No model called '{name}' in {filename}; models found: {found}").format(name=name, filename=self.filename, found=found)
+        )
 
     def error_lines(self) -> list[str]:
         """Every error as '<file>:<line>:<column>: message'."""
@@ -116,19 +136,24 @@ def settings_lines(training: dict[str, Any]) -> list[str]:
     """The training settings read from compile/fit, one readable line each ('optimizer RMSprop, learning rate 0.001')."""
     lines = []
     if "optimizer" in training:
-        rate = f", learning rate {training['learning_rate']:g}" if "learning_rate" in training else ""
-        lines.append(f"optimizer {training['optimizer']}{rate}")
+        if "learning_rate" in training:
+            lines.append(
+                _("optimizer {optimizer}, learning rate {rate:g}").format(optimizer=training["optimizer"], rate=training["learning_rate"])
+            )
+        else:
+            lines.append(_("optimizer {optimizer}").format(optimizer=training["optimizer"]))
     for output in training.get("outputs", []):
-        parts = [f"loss {output['loss']}" + (" (from logits)" if output.get("from_logits") else "")] if "loss" in output else []
+        parts = []
+        if "loss" in output:
+            loss = _("loss {loss} (from logits)") if output.get("from_logits") else _("loss {loss}")
+            parts.append(loss.format(loss=output["loss"]))
         if "loss_weight" in output:
-            parts.append(f"weight {output['loss_weight']:g}")
+            parts.append(_("weight {weight:g}").format(weight=output["loss_weight"]))
         if output.get("metrics"):
-            parts.append(f"metrics {', '.join(output['metrics'])}")
+            parts.append(_("metrics {metrics}").format(metrics=", ".join(output["metrics"])))
         if parts:
-            lines.append(f"output {output['name']}: {'; '.join(parts)}")
-    fit = [f"{label} {training[key]}" for key, label in
-           (("batch_size", "batch size"), ("epochs", "epochs"), ("validation_split", "validation split"), ("shuffle", "shuffle"))
-           if key in training]
+            lines.append(_("output {name}: {settings}").format(name=output["name"], settings="; ".join(parts)))
+    fit = [_(label).format(value=training[key]) for key, label in _FIT_LABELS if key in training]
     if fit:
         lines.append(", ".join(fit))
     return lines

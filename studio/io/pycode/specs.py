@@ -15,6 +15,7 @@ from typing import Any
 import studio.io.pycode.kerasapi as kerasapi
 from studio.graph.checks import check_structure, count_nodes
 from studio.graph.spec import CallSpec, GraphSpec, LayerSpec, is_valid_id, make_ref
+from studio.i18n import _
 from studio.io.pycode.values import (
     DEFAULT_OUTPUT,
     INPUT_LAYER,
@@ -88,7 +89,12 @@ class SpecBuilder:
             raise self.failed[key]
         if key not in self.specs:
             if key in self.building or len(self.building) >= MAX_MODEL_NESTING:
-                raise CodeError(_at(model.line), f"model '{model.id}' nests models more than {MAX_MODEL_NESTING} deep (or inside itself)")
+                raise CodeError(
+                    _at(model.line),
+                    _("model '{model_id}' nests models more than {MAX_MODEL_NESTING} deep (or inside itself)").format(
+                        model_id=model.id, MAX_MODEL_NESTING=MAX_MODEL_NESTING
+                    ),
+                )
             self.building.append(key)
             try:
                 self.specs[key] = self._build(model)
@@ -106,11 +112,17 @@ class SpecBuilder:
             is_app_input = tensor.node.kind == "source" and tensor.inner == INPUT_LAYER
             if tensor.node.kind != "input" and not is_app_input:
                 raise CodeError(
-                    _at(model.line), f"the inputs of model '{model.id}' must be keras.Input tensors (or an application's .input). "
-                    f"Received the output of '{tensor.node.layer.id}' (line {tensor.node.line})",
+                    _at(model.line),
+                    _(
+                        "the inputs of model '{model_id}' must be keras.Input tensors (or an application's "
+                        ".input). Received the output of '{layer_id}' (line {node_line})"
+                    ).format(model_id=model.id, layer_id=tensor.node.layer.id, node_line=tensor.node.line),
                 )
             if tensor.node in input_nodes:
-                raise CodeError(_at(model.line), f"model '{model.id}' lists the input '{tensor.node.layer.id}' twice")
+                raise CodeError(
+                    _at(model.line),
+                    _("model '{model_id}' lists the input '{layer_id}' twice").format(model_id=model.id, layer_id=tensor.node.layer.id),
+                )
             input_nodes.append(tensor.node)
         seen: dict[int, Node] = {id(node): node for node in input_nodes}
         pending = [tensor.node for tensor in model.outputs]
@@ -120,8 +132,11 @@ class SpecBuilder:
                 continue
             if node.kind in ("input", "source"):
                 raise CodeError(
-                    _at(model.line), f"an output of model '{model.id}' depends on the input '{node.layer.id}' (line {node.line}), "
-                    "which is not among the model's inputs",
+                    _at(model.line),
+                    _(
+                        "an output of model '{model_id}' depends on the input '{layer_id}' (line {node_line}), "
+                        "which is not among the model's inputs"
+                    ).format(model_id=model.id, layer_id=node.layer.id, node_line=node.line),
                 )
             seen[id(node)] = node
             pending.extend(tensor.node for tensor in node.inputs)
@@ -141,8 +156,11 @@ class SpecBuilder:
             if layer.id in by_id:
                 other = by_id[layer.id]
                 raise CodeError(
-                    _at(obj.line), f"two layers of model '{model.id}' are named '{layer.id}' (lines {other.line} and {obj.line}); "
-                    "Keras needs every layer name in a model to be unique",
+                    _at(obj.line),
+                    _(
+                        "two layers of model '{model_id}' are named '{layer_id}' (lines {other_line} and "
+                        "{obj_line}); Keras needs every layer name in a model to be unique"
+                    ).format(model_id=model.id, layer_id=layer.id, other_line=other.line, obj_line=obj.line),
                 )
             by_id[layer.id] = obj
         call_ids = self._call_ids(nodes, objects)
@@ -167,7 +185,9 @@ class SpecBuilder:
         problems = check_structure(spec)
         if problems:
             details = "; ".join(problem.text() for problem in problems)
-            raise CodeError(_at(model.line), f"model '{model.id}' is not a valid graph: {details}")
+            raise CodeError(
+                _at(model.line), _("model '{model_id}' is not a valid graph: {details}").format(model_id=model.id, details=details)
+            )
         if count_nodes(spec) > self.reader.max_nodes:
             raise self.reader.too_many_nodes(_at(model.line))
         return spec
@@ -201,13 +221,19 @@ class SpecBuilder:
             return LayerSpec(obj.id, obj.type_name, dict(obj.config), obj.trainable)
         if isinstance(obj, AppObj):
             if obj.source is not None and any(node.kind == "call" for node in obj.nodes) and id(obj) in used_inners:
-                raise CodeError(_at(obj.line), f"application '{obj.id}' is used both on its own input and called on a tensor in one model")
+                raise CodeError(
+                    _at(obj.line),
+                    _("application '{obj_id}' is used both on its own input and called on a tensor in one model").format(obj_id=obj.id),
+                )
             config = _app_config(obj, used_inners.get(id(obj), []), model.line)
             return LayerSpec(obj.id, obj.type_name, config, obj.trainable)
         if not is_valid_id(obj.id):
             raise CodeError(
-                _at(obj.line), f"model '{obj.id}' is used as a layer, so its name must be a valid layer name "
-                "(letters, digits, '_', '.', '-', starting with a letter or '_')",
+                _at(obj.line),
+                _(
+                    "model '{obj_id}' is used as a layer, so its name must be a valid layer name (letters, "
+                    "digits, '_', '.', '-', starting with a letter or '_')"
+                ).format(obj_id=obj.id),
             )
         app = app_wrapper(obj)
         if app is not None:

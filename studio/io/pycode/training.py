@@ -13,6 +13,7 @@ from typing import Any
 import studio.io.pycode.kerasapi as kerasapi
 from studio.graph.naming import snake_case
 from studio.graph.spec import GraphSpec, split_ref
+from studio.i18n import _
 from studio.io.pycode.construct import KerasCall
 from studio.io.pycode.result import CodeNote
 from studio.io.pycode.values import KerasRef, ModelObj, describe
@@ -37,7 +38,11 @@ def _name(value: Any, module: str) -> tuple[str, dict]:
         arguments = {**dict(zip(names, value.args, strict=False)), **value.kwargs}
         name = kerasapi.class_name(value.path)
         return (name if module == "optimizers" else snake_case(name)), arguments
-    raise _Unreadable(f"the {_SINGULAR[module]} is given as {describe(value)}; a name or a keras.{module} object is read")
+    raise _Unreadable(
+        _("the {SINGULAR} is given as {value}; a name or a keras.{module} object is read").format(
+            SINGULAR=_SINGULAR[module], value=describe(value), module=module
+        )
+    )
 
 
 def _per_output(value: Any, keys: list[str], what: str) -> list[Any] | None:
@@ -45,11 +50,19 @@ def _per_output(value: Any, keys: list[str], what: str) -> list[Any] | None:
     if isinstance(value, dict):
         unknown = [key for key in value if key not in keys]
         if unknown:
-            raise _Unreadable(f"{what} names {', '.join(map(repr, unknown))}, which are not outputs ({', '.join(keys)})")
+            raise _Unreadable(
+                _("{what} names {map}, which are not outputs ({keys})").format(
+                    what=what, map=", ".join(map(repr, unknown)), keys=", ".join(keys)
+                )
+            )
         return [value.get(key) for key in keys]
     if isinstance(value, (list, tuple)) and what != "metrics":
         if len(value) != len(keys):
-            raise _Unreadable(f"{what} lists {len(value)} values for {len(keys)} outputs")
+            raise _Unreadable(
+                _("{what} lists {value_count} values for {keys_count} outputs").format(
+                    what=what, value_count=len(value), keys_count=len(keys)
+                )
+            )
         return list(value)
     return [value] * len(keys)
 
@@ -132,16 +145,26 @@ def training_settings(model: ModelObj, spec: GraphSpec) -> tuple[dict, list[Code
         try:
             settings.update(_compile(arguments, _output_keys(model, spec), list(spec.outputs)))
         except _Unreadable as reason:
-            notes.append(CodeNote(line, "assumption", f"the compile settings of '{model.id}' are not used: {reason}"))
+            notes.append(
+                CodeNote(
+                    line,
+                    "assumption",
+                    _("the compile settings of '{model_id}' are not used: {reason}").format(model_id=model.id, reason=reason),
+                )
+            )
         else:
             ignored = sorted(set(arguments) - {"optimizer", "loss", "loss_weights", "metrics"})
             if ignored:
-                notes.append(CodeNote(line, "skipped", f"compile arguments not used by the studio: {', '.join(ignored)}"))
+                notes.append(
+                    CodeNote(line, "skipped", _("compile arguments not used by the studio: {ignored}").format(ignored=", ".join(ignored)))
+                )
     if model.fit_args is not None:
         arguments = dict(model.fit_args)
         line = arguments.pop("__line__", None)
         values, unread = _fit(arguments)
         settings.update(values)
         if unread:
-            notes.append(CodeNote(line, "assumption", f"fit arguments not read (not constants): {', '.join(unread)}"))
+            notes.append(
+                CodeNote(line, "assumption", _("fit arguments not read (not constants): {unread}").format(unread=", ".join(unread)))
+            )
     return settings, notes

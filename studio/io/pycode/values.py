@@ -10,6 +10,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.i18n import _
+
 # The output of an application taken as `app.output` (its own last layer), as opposed to a named inner layer.
 DEFAULT_OUTPUT = "<output>"
 # The inner layer behind `app.input` (the catalogue names an application's input layer so).
@@ -182,25 +184,25 @@ def describe(value: Any) -> str:
     """A short phrase for a value in messages: 'a tensor', 'the layer dense (Dense)', 'an int'."""
     if isinstance(value, Tensor):
         layer = value.node.layer
-        return f"the output of '{getattr(layer, 'id', '?')}'"
+        return _("the output of '{layer_id}'").format(layer_id=getattr(layer, "id", "?"))
     if isinstance(value, LayerObj):
-        return f"the layer '{value.id}' ({value.type_name})"
+        return _("the layer '{layer_id}' ({type_name})").format(layer_id=value.id, type_name=value.type_name)
     if isinstance(value, ModelObj):
-        return f"the model '{value.id}'"
+        return _("the model '{model_id}'").format(model_id=value.id)
     if isinstance(value, AppObj):
-        return f"the application '{value.id}' ({value.type_name})"
+        return _("the application '{app_id}' ({type_name})").format(app_id=value.id, type_name=value.type_name)
     if isinstance(value, AppLayer):
-        return f"the inner layer '{value.name}' of '{value.app.id}'"
+        return _("the inner layer '{name}' of '{app_id}'").format(name=value.name, app_id=value.app.id)
     if isinstance(value, KerasRef):
         return f"`{value.path}`"
     if isinstance(value, Opaque):
-        return f"{value.what} (line {value.line})" if value.line else value.what
+        return _("{what} (line {line})").format(what=value.what, line=value.line) if value.line else value.what
     if isinstance(value, FunctionValue):
-        return f"the function `{value.node.name}`"
+        return _("the function `{name}`").format(name=value.node.name)
     if hasattr(value, "owner") and hasattr(value, "name"):  # a method looked up on a layer or model
-        return f"the method `.{value.name}`"
+        return _("the method `.{name}`").format(name=value.name)
     if isinstance(getattr(value, "path", None), str):  # a Keras object made by a call (optimizer, loss ...)
         return f"`{value.path}(...)`"
     if value is None:
         return "None"
-    return f"a {type(value).__name__}"
+    return _("a {type_name}").format(type_name=type(value).__name__)

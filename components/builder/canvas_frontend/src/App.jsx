@@ -7,6 +7,7 @@ import {
 } from "@xyflow/react";
 import { CanvasContext } from "./context.js";
 import { GROUP_COLORS, LayerNode } from "./LayerNode.jsx";
+import { label, labelParts } from "./labels.js";
 import { Palette, TypePicker } from "./Palette.jsx";
 import { acknowledge, busy, emit, onRender, setFrameHeight } from "./streamlit.js";
 
@@ -67,14 +68,18 @@ function Canvas() {
   const lastSelected = useRef(undefined);
   const lastIds = useRef("");
   const nudgeTimer = useRef(null);
+  const labelsRef = useRef({});
+  labelsRef.current = (args && args.labels) || {};
 
   const direction = (args && args.direction) || "TB";
   const present = Boolean(args && args.present);
   const minimum = (args && args.height) || 560;
+  const labels = (args && args.labels) || {};
+  const t = (key, fallback, values) => label(labels, key, fallback, values);
 
   const send = useCallback((change, text) => {
     emit(change);
-    setStatus(text || "Updating…");
+    setStatus(text || label(labelsRef.current, "updating", "Updating…"));
   }, []);
 
   // A new picture from Python: keep what is selected here, take Python's selection when it changed there.
@@ -127,8 +132,8 @@ function Canvas() {
 
   const deleteSelection = useCallback(() => {
     if (!selectedNodes.length && !selectedEdges.length) return;
-    send({ kind: "delete", nodes: selectedNodes, edges: selectedEdges }, "Deleting…");
-  }, [selectedNodes, selectedEdges, send]);
+    send({ kind: "delete", nodes: selectedNodes, edges: selectedEdges }, t("deleting", "Deleting…"));
+  }, [selectedNodes, selectedEdges, send, labels]);
 
   const allPositions = () => {
     const positions = {};
@@ -143,8 +148,8 @@ function Canvas() {
     const output = Number(String(connection.sourceHandle || "out-0").slice(4));
     const replace = Boolean(target) && slot < target.input_count;
     send({ kind: "connect", source: connection.source, source_output: output, target: connection.target, slot, replace },
-      replace ? "Replacing input " + (slot + 1) + "…" : "Connecting…");
-  }, [byId, send]);
+      replace ? t("replacing_input", "Replacing input {slot}…", { slot: slot + 1 }) : t("connecting", "Connecting…"));
+  }, [byId, send, labels]);
 
   const onConnectEnd = useCallback((event, connection) => {
     if (connection.isValid || !connection.fromNode || !connection.fromHandle || connection.fromHandle.type !== "source") return;
@@ -159,7 +164,7 @@ function Canvas() {
       const target = byId.get(targetId);
       const replaceOnly = target && target.max_inputs === 1 && target.input_count === 1;
       send({ kind: "connect", source, source_output: output, target: targetId, ...(replaceOnly ? { slot: 0, replace: true } : {}) },
-        "Connecting…");
+        t("connecting", "Connecting…"));
       return;
     }
     if (hit && hit.closest(".react-flow__pane")) {
@@ -170,26 +175,26 @@ function Canvas() {
         source, sourceRef: output ? source + ":" + output : source,
       });
     }
-  }, [byId, flow, send]);
+  }, [byId, flow, send, labels]);
 
   const pick = useCallback(({ item, share }) => {
     const p = picker;
     setPicker(null);
     const position = [Math.round(p.position.x), Math.round(p.position.y)];
     if (share) {
-      send({ kind: "share", node: share, inputs: [p.sourceRef] }, "Calling the layer again…");
+      send({ kind: "share", node: share, inputs: [p.sourceRef] }, t("calling_again", "Calling the layer again…"));
     } else {
       send({ kind: "add_node", layer_type: item.type, inputs: [p.sourceRef], position, ...(item.preset ? { preset: item.preset } : {}) },
-        "Adding " + item.label + "…");
+        t("adding", "Adding {label}…", { label: item.label }));
     }
-  }, [picker, send]);
+  }, [picker, send, labels]);
 
   // --- dragging from the palette (pointer events: works with mouse, pen and touch, and in tests) ---
   const dropItem = useCallback((item, clientX, clientY, moved) => {
     const extra = item.preset ? { preset: item.preset } : {};
     if (!moved) { // a click: after the selected node, else in the middle of the view
       const after = selectedNodes.length === 1 && item.type !== "Input" ? [selectedNodes[0]] : [];
-      send({ kind: "add_node", layer_type: item.type, inputs: after, ...extra }, "Adding " + item.label + "…");
+      send({ kind: "add_node", layer_type: item.type, inputs: after, ...extra }, t("adding", "Adding {label}…", { label: item.label }));
       return;
     }
     const hits = document.elementsFromPoint(clientX, clientY);
@@ -200,13 +205,15 @@ function Canvas() {
     const point = flow.screenToFlowPosition({ x: clientX, y: clientY });
     const position = [Math.round(point.x - 110), Math.round(point.y - 30)];
     if (nodeElement && item.type !== "Input") {
-      send({ kind: "add_node", layer_type: item.type, inputs: [nodeElement.getAttribute("data-id")], ...extra }, "Adding " + item.label + "…");
+      send({ kind: "add_node", layer_type: item.type, inputs: [nodeElement.getAttribute("data-id")], ...extra },
+        t("adding", "Adding {label}…", { label: item.label }));
     } else if (edgeElement && !item.preset && item.type !== "Input") {
-      send({ kind: "insert", edge: edgeElement.getAttribute("data-id"), layer_type: item.type }, "Inserting " + item.label + "…");
+      send({ kind: "insert", edge: edgeElement.getAttribute("data-id"), layer_type: item.type },
+        t("inserting", "Inserting {label}…", { label: item.label }));
     } else {
-      send({ kind: "add_node", layer_type: item.type, position, ...extra }, "Adding " + item.label + "…");
+      send({ kind: "add_node", layer_type: item.type, position, ...extra }, t("adding", "Adding {label}…", { label: item.label }));
     }
-  }, [flow, selectedNodes, send]);
+  }, [flow, selectedNodes, send, labels]);
 
   const onPress = useCallback((event, item) => {
     if (event.button !== 0) return;
@@ -239,11 +246,11 @@ function Canvas() {
       const mod = event.ctrlKey || event.metaKey;
       const key = event.key.toLowerCase();
       if (event.key === "Delete" || event.key === "Backspace") { event.preventDefault(); deleteSelection(); }
-      else if (mod && key === "z") { event.preventDefault(); send({ kind: event.shiftKey ? "redo" : "undo" }, event.shiftKey ? "Redo…" : "Undo…"); }
-      else if (mod && key === "y") { event.preventDefault(); send({ kind: "redo" }, "Redo…"); }
+      else if (mod && key === "z") { event.preventDefault(); send({ kind: event.shiftKey ? "redo" : "undo" }, event.shiftKey ? t("redoing", "Redo…") : t("undoing", "Undo…")); }
+      else if (mod && key === "y") { event.preventDefault(); send({ kind: "redo" }, t("redoing", "Redo…")); }
       else if (mod && key === "d") {
         event.preventDefault();
-        selectedNodes.forEach((id) => send({ kind: "duplicate", node: id }, "Duplicating…"));
+        selectedNodes.forEach((id) => send({ kind: "duplicate", node: id }, t("duplicating", "Duplicating…")));
       } else if (event.key.startsWith("Arrow") && selectedNodes.length) {
         event.preventDefault();
         const step = event.shiftKey ? 50 : 10;
@@ -251,7 +258,7 @@ function Canvas() {
         const dy = { ArrowUp: -step, ArrowDown: step }[event.key] || 0;
         setNodes((current) => current.map((node) => (node.selected ? { ...node, position: { x: node.position.x + dx, y: node.position.y + dy } } : node)));
         clearTimeout(nudgeTimer.current);
-        nudgeTimer.current = setTimeout(() => send({ kind: "move", positions: allPositions() }, "Saving the layout…"), 500);
+        nudgeTimer.current = setTimeout(() => send({ kind: "move", positions: allPositions() }, t("saving_layout", "Saving the layout…")), 500);
       } else if (event.key === "Escape") {
         setPicker(null); setArmedShare(null);
         setNodes((current) => current.map((node) => ({ ...node, selected: false })));
@@ -264,7 +271,7 @@ function Canvas() {
 
   const onNodeClick = useCallback((event, node) => {
     if (armedShare) {
-      send({ kind: "share", node: armedShare, inputs: [node.id] }, "Calling the layer again…");
+      send({ kind: "share", node: armedShare, inputs: [node.id] }, t("calling_again", "Calling the layer again…"));
       setArmedShare(null);
       return;
     }
@@ -273,11 +280,11 @@ function Canvas() {
       lastSelected.current = node.id;
       send({ kind: "select", node: node.id }, " ");
     }
-  }, [args, armedShare, send]);
+  }, [args, armedShare, send, labels]);
 
   const onNodeDragStop = useCallback(() => {
-    send({ kind: "move", positions: allPositions() }, "Saving the layout…");
-  }, [send]);
+    send({ kind: "move", positions: allPositions() }, t("saving_layout", "Saving the layout…"));
+  }, [send, labels]);
 
   const toggleExpanded = useCallback((id) => setExpanded((current) => {
     const next = new Set(current);
@@ -286,7 +293,7 @@ function Canvas() {
   }), []);
 
   if (!args) return null;
-  const context = { emit: (change) => send(change), direction, expanded, toggleExpanded, highlightLayer };
+  const context = { emit: (change) => send(change), direction, expanded, toggleExpanded, highlightLayer, labels };
   const layers = [];
   const seenLayers = new Set();
   (args.nodes || []).forEach((node) => {
@@ -299,7 +306,7 @@ function Canvas() {
   return (
     <CanvasContext.Provider value={context}>
       <div className={"canvas-root" + (dark ? " dark" : "") + (present ? " present" : "")} style={{ height }} data-testid="canvas-root">
-        <Palette groups={args.palette || []} onPress={onPress} collapsed={collapsed} setCollapsed={setCollapsed} />
+        <Palette groups={args.palette || []} onPress={onPress} collapsed={collapsed} setCollapsed={setCollapsed} labels={labels} />
         <div className="flow" ref={wrapper} data-testid="canvas-viewport">
           <ReactFlow
             nodes={nodes} edges={edges} nodeTypes={NODE_TYPES} onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
@@ -317,40 +324,52 @@ function Canvas() {
             )}
             <Panel position="top-left" className="toolbar">
               <button type="button" data-testid="canvas-delete" disabled={!selectedNodes.length && !selectedEdges.length}
-                onClick={deleteSelection} title="Delete the selected nodes and edges (Del)">Delete</button>
+                onClick={deleteSelection} title={t("delete_title", "Delete the selected nodes and edges (Del)")}>{t("delete", "Delete")}</button>
               <button type="button" data-testid="canvas-output" disabled={!one}
-                onClick={() => send({ kind: "toggle_output", node: one }, "Changing the outputs…")}
-                title="Pin or unpin the selected node as a model output">Output ±</button>
+                onClick={() => send({ kind: "toggle_output", node: one }, t("changing_outputs", "Changing the outputs…"))}
+                title={t("output_title", "Pin or unpin the selected node as a model output")}>{t("output", "Output ±")}</button>
               <button type="button" data-testid="canvas-duplicate" disabled={!one}
-                onClick={() => send({ kind: "duplicate", node: one }, "Duplicating…")} title="Duplicate (Ctrl/Cmd+D)">Duplicate</button>
+                onClick={() => send({ kind: "duplicate", node: one }, t("duplicating", "Duplicating…"))}
+                title={t("duplicate_title", "Duplicate (Ctrl/Cmd+D)")}>{t("duplicate", "Duplicate")}</button>
               <button type="button" data-testid="canvas-share" disabled={!one || byId.get(one).layer_type === "Input"}
-                onClick={() => setArmedShare(one)} title="Call the selected node's layer again (same weights): then click its input">
-                Call again
+                onClick={() => setArmedShare(one)}
+                title={t("share_title", "Call the selected node's layer again (same weights): then click its input")}>
+                {t("share", "Call again")}
               </button>
               <span className="separator" />
               <button type="button" data-testid="canvas-layout-tb" className={direction === "TB" ? "on" : ""}
-                onClick={() => send({ kind: "layout", direction: "TB" }, "Laying out…")} title="Auto-layout, top-down">↓ Layout</button>
+                onClick={() => send({ kind: "layout", direction: "TB" }, t("laying_out", "Laying out…"))}
+                title={t("layout_tb_title", "Auto-layout, top-down")}>{t("layout_tb", "↓ Layout")}</button>
               <button type="button" data-testid="canvas-layout-lr" className={direction === "LR" ? "on" : ""}
-                onClick={() => send({ kind: "layout", direction: "LR" }, "Laying out…")} title="Auto-layout, left to right">→ Layout</button>
+                onClick={() => send({ kind: "layout", direction: "LR" }, t("laying_out", "Laying out…"))}
+                title={t("layout_lr_title", "Auto-layout, left to right")}>{t("layout_lr", "→ Layout")}</button>
               <button type="button" data-testid="canvas-fit" onClick={() => flow.fitView({ padding: 0.12, maxZoom: 1.1, duration: 200 })}
-                title="Fit the whole graph in view (F)">Fit</button>
+                title={t("fit_title", "Fit the whole graph in view (F)")}>{t("fit", "Fit")}</button>
               <span className="status" data-testid="canvas-status">
-                {armedShare ? "Click the node whose output the new call of '" + byId.get(armedShare).layer + "' takes (Esc cancels)" : status}
+                {armedShare
+                  ? t("share_armed", "Click the node whose output the new call of '{layer}' takes (Esc cancels)", { layer: byId.get(armedShare).layer })
+                  : status}
               </span>
             </Panel>
             {(args.problems || []).length > 0 && (
               <Panel position="bottom-left" className="problems" data-testid="canvas-problems">
                 {args.problems.slice(0, 3).map((text) => <div key={text}>{text}</div>)}
-                {args.problems.length > 3 && <div>+{args.problems.length - 3} more problems</div>}
+                {args.problems.length > 3 && (
+                  <div>{args.problems.length - 3 === 1
+                    ? t("more_problem", "+{count} more problem", { count: 1 })
+                    : t("more_problems", "+{count} more problems", { count: args.problems.length - 3 })}</div>
+                )}
               </Panel>
             )}
             {(args.nodes || []).length === 0 && (
               <Panel position="top-center" className="empty" data-testid="canvas-empty">
-                No nodes yet: drag an <b>Input</b> from the palette onto the canvas, then drag layers onto it.
+                {labelParts(labels, "empty", "No nodes yet: drag an {input} from the palette onto the canvas, then drag layers onto it.",
+                  { input: <b>Input</b> })}
               </Panel>
             )}
           </ReactFlow>
-          {picker && <TypePicker picker={picker} groups={args.palette || []} layers={layers} onPick={pick} onClose={() => setPicker(null)} />}
+          {picker && <TypePicker picker={picker} groups={args.palette || []} layers={layers} onPick={pick} onClose={() => setPicker(null)}
+            labels={labels} />}
         </div>
         {drag && drag.moved && (
           <div className="drag-ghost" style={{ left: drag.x + 8, top: drag.y + 8 }}>{drag.item.label}</div>

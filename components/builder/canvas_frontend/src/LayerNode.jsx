@@ -4,6 +4,7 @@
 import React, { useContext, useEffect, useState } from "react";
 import { Handle, Position, useStore } from "@xyflow/react";
 import { CanvasContext } from "./context.js";
+import { label } from "./labels.js";
 import { formatValue, parseValue } from "./values.js";
 
 export const GROUP_COLORS = {
@@ -24,13 +25,13 @@ export function targetSlots(node) {
   return { count: node.input_count + (add ? 1 : 0), add };
 }
 
-function formatParams(count) {
+function formatParams(count, labels) {
   if (count === null || count === undefined) return "";
-  return count.toLocaleString("en-US") + " params";
+  return label(labels, "params", "{count} params", { count: count.toLocaleString("en-US") });
 }
 
 function ParamField({ node, param }) {
-  const { emit } = useContext(CanvasContext);
+  const { emit, labels } = useContext(CanvasContext);
   const shown = formatValue(param.value);
   const [text, setText] = useState(shown);
   const [problem, setProblem] = useState("");
@@ -45,7 +46,7 @@ function ParamField({ node, param }) {
         <select data-testid={testid} value={current}
           onChange={(event) => send(event.target.value === "" ? null : event.target.value)}>
           {param.choices.map((choice) => (
-            <option key={String(choice)} value={choice === null ? "" : String(choice)}>{choice === null ? "(none)" : String(choice)}</option>
+            <option key={String(choice)} value={choice === null ? "" : String(choice)}>{choice === null ? label(labels, "choice_none", "(none)") : String(choice)}</option>
           ))}
         </select>
       </label>
@@ -61,7 +62,7 @@ function ParamField({ node, param }) {
   }
   const commit = () => {
     if (text === shown) return;
-    const parsed = parseValue(param.kind, text, param.required);
+    const parsed = parseValue(param.kind, text, param.required, labels);
     if (parsed.error) { setProblem(parsed.error); return; }
     setProblem("");
     send(parsed.value);
@@ -88,7 +89,8 @@ const zoomedOut = (store) => store.transform[2] < 0.45; // too small to edit: pa
 
 export function LayerNode({ data, selected }) {
   const node = data.node;
-  const { direction, expanded, toggleExpanded, highlightLayer } = useContext(CanvasContext);
+  const { direction, expanded, toggleExpanded, highlightLayer, labels } = useContext(CanvasContext);
+  const t = (key, fallback, values) => label(labels, key, fallback, values);
   const compact = useStore(zoomedOut);
   const lr = direction === "LR";
   const slots = targetSlots(node);
@@ -106,28 +108,31 @@ export function LayerNode({ data, selected }) {
       style={{ width: nodeWidth(node), "--group": GROUP_COLORS[node.group] || "#94a3b8" }}>
       <div className="head">
         <span className="title" title={node.id}>{node.id}</span>
-        {node.is_input && <span className="badge input">input</span>}
+        {node.is_input && <span className="badge input">{t("badge_input", "input")}</span>}
         {isOutput && (
           <span className={"badge output" + (node.pinned.length ? " pinned" : "")} data-testid={"output-badge-" + node.id}
-            title={node.pinned.length ? "Pinned: a model output although other nodes use it" : "A model output: nothing uses it"}>
-            {node.pinned.length ? "output · pinned" : node.output_refs.length > 1 ? "output ×" + node.output_refs.length : "output"}
+            title={node.pinned.length ? t("pinned_title", "Pinned: a model output although other nodes use it")
+              : t("output_title_free", "A model output: nothing uses it")}>
+            {node.pinned.length ? t("badge_pinned", "output · pinned") : node.output_refs.length > 1
+              ? t("badge_outputs", "output ×{count}", { count: node.output_refs.length }) : t("badge_output", "output")}
           </span>
         )}
         {node.unpinned.length > 0 && (
           <span className="badge unpinned" data-testid={"unpinned-badge-" + node.id}
-            title="Nothing uses it, but you took it out of the model outputs">not an output</span>
+            title={t("unpinned_title", "Nothing uses it, but you took it out of the model outputs")}>{t("badge_unpinned", "not an output")}</span>
         )}
         {node.shared_with.length > 0 && (
-          <span className="badge shared" title={"Layer '" + node.layer + "' is also called by: " + node.shared_with.join(", ")}>
-            shared ×{node.shared_with.length + 1}
+          <span className="badge shared"
+            title={t("shared_title", "Layer '{layer}' is also called by: {nodes}", { layer: node.layer, nodes: node.shared_with.join(", ") })}>
+            {t("badge_shared", "shared ×{count}", { count: node.shared_with.length + 1 })}
           </span>
         )}
       </div>
       <div className="meta">
-        <span className="type" title={"Layer '" + node.layer + "' of type " + node.layer_type}>
-          <b>{node.layer_type}</b>{node.layer !== node.id ? " · " + node.layer : ""}{node.trainable ? "" : " · frozen"}
+        <span className="type" title={t("type_title", "Layer '{layer}' of type {type}", { layer: node.layer, type: node.layer_type })}>
+          <b>{node.layer_type}</b>{node.layer !== node.id ? " · " + node.layer : ""}{node.trainable ? "" : " · " + t("frozen", "frozen")}
         </span>
-        <span className="params">{formatParams(node.params)}</span>
+        <span className="params">{formatParams(node.params, labels)}</span>
       </div>
       {node.key_params.length > 0 && compact && (
         <div className="key-params-text">{node.key_params.map((param) => param.name + " " + formatValue(param.value)).join(" · ")}</div>
@@ -137,19 +142,19 @@ export function LayerNode({ data, selected }) {
           {node.key_params.map((param) => <ParamField key={param.name} node={node} param={param} />)}
         </div>
       )}
-      <div className="shape" title={"Output shape: " + (node.shape || "unknown")}>
-        {node.shape ? "→ " + node.shape : node.errors.length ? "not built" : "…"}
+      <div className="shape" title={t("shape_title", "Output shape: {shape}", { shape: node.shape || t("unknown", "unknown") })}>
+        {node.shape ? "→ " + node.shape : node.errors.length ? t("not_built", "not built") : "…"}
       </div>
       {node.errors.length > 0 && (
         <div className="problem" data-testid={"node-problem-" + node.id} title={node.errors.join("\n\n")}>
-          {node.errors[0]}{node.errors.length > 1 ? " (+" + (node.errors.length - 1) + " more)" : ""}
+          {node.errors[0]}{node.errors.length > 1 ? " " + t("more_errors", "(+{count} more)", { count: node.errors.length - 1 }) : ""}
         </div>
       )}
       {node.hints.map((hint) => <div key={hint} className="hint" data-testid={"node-hint-" + node.id}>{hint}</div>)}
       {node.inner.length > 0 && (
         <div className="inner nodrag">
           <button type="button" className="expand" data-testid={"expand-" + node.id} onClick={() => toggleExpanded(node.id)}>
-            {open ? "▾ hide inside" : "▸ show inside (" + node.inner.length + ")"}
+            {open ? t("hide_inside", "▾ hide inside") : t("show_inside", "▸ show inside ({count})", { count: node.inner.length })}
           </button>
           {open && <ol className="inner-list nowheel">{node.inner.map((line, i) => <li key={i}>{line}</li>)}</ol>}
         </div>
@@ -162,7 +167,8 @@ export function LayerNode({ data, selected }) {
           <Handle key={"in-" + index} id={"in-" + index} type="target" position={lr ? Position.Left : Position.Top}
             className={"slot" + (isAdd ? " add" : " filled")} style={style}
             data-testid={"target-handle-" + node.id + "-" + index}
-            title={isAdd ? "Drop a connection here to add input " + (node.input_count + 1) : "Input " + (index + 1) + ": drop a connection here to replace it"}>
+            title={isAdd ? t("slot_add_title", "Drop a connection here to add input {number}", { number: node.input_count + 1 })
+              : t("slot_title", "Input {number}: drop a connection here to replace it", { number: index + 1 })}>
             {label}
           </Handle>
         );
@@ -172,7 +178,10 @@ export function LayerNode({ data, selected }) {
         return (
           <Handle key={"out-" + index} id={"out-" + index} type="source" position={lr ? Position.Right : Position.Bottom}
             className="out" style={style} data-testid={"source-handle-" + node.id + "-" + index}
-            title={(outputs > 1 ? "Output " + index + " (" + (node.output_labels[index] || "") + "): " : "") + "drag onto a node to connect, or onto empty space to add a layer"} />
+            title={outputs > 1
+              ? t("out_title_many", "Output {index} ({label}): drag onto a node to connect, or onto empty space to add a layer",
+                { index, label: node.output_labels[index] || "" })
+              : t("out_title", "Drag onto a node to connect, or onto empty space to add a layer")} />
         );
       })}
     </div>

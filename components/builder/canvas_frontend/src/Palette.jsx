@@ -2,6 +2,7 @@
 // Press on an item and drag it onto the canvas (a new node), onto a node (its new consumer) or onto an edge
 // (inserted there); a plain click adds it after the selected node.
 import React, { useState } from "react";
+import { label, labelParts } from "./labels.js";
 
 export function itemKey(item) {
   return item.preset ? "model-" + item.preset : item.type;
@@ -12,12 +13,13 @@ export function matches(item, query) {
   return words.every((word) => item.search.includes(word));
 }
 
-export function Palette({ groups, onPress, collapsed, setCollapsed }) {
+export function Palette({ groups, onPress, collapsed, setCollapsed, labels }) {
   const [query, setQuery] = useState("");
+  const t = (key, fallback, values) => label(labels, key, fallback, values);
   if (collapsed) {
     return (
       <div className="palette collapsed">
-        <button type="button" data-testid="palette-open" title="Show the layer palette" onClick={() => setCollapsed(false)}>▸</button>
+        <button type="button" data-testid="palette-open" title={t("palette_show", "Show the layer palette")} onClick={() => setCollapsed(false)}>▸</button>
       </div>
     );
   }
@@ -34,15 +36,15 @@ export function Palette({ groups, onPress, collapsed, setCollapsed }) {
   return (
     <div className="palette" data-testid="palette">
       <div className="palette-head">
-        <input className="search" data-testid="palette-search" placeholder="Search layers…" value={query}
+        <input className="search" data-testid="palette-search" placeholder={t("search", "Search layers…")} value={query}
           onChange={(event) => setQuery(event.target.value)} onKeyDown={(event) => event.stopPropagation()} />
-        <button type="button" title="Hide the palette" onClick={() => setCollapsed(true)}>◂</button>
+        <button type="button" title={t("palette_hide", "Hide the palette")} onClick={() => setCollapsed(true)}>◂</button>
       </div>
       <div className="palette-body">
-        {shown.length === 0 && <div className="empty">No layer type matches “{query}”.</div>}
+        {shown.length === 0 && <div className="empty">{t("no_match", "No layer type matches “{query}”.", { query })}</div>}
         {shown.map((group) => (
           <details key={group.group} open={Boolean(query) || group.group === "Favourites"} className="group">
-            <summary>{group.group}</summary>
+            <summary>{group.label || group.group}</summary>
             {group.items.map((item) => (
               <div key={itemKey(item)} className="palette-item" data-testid={testId(group.group, item)} title={item.summary}
                 onPointerDown={(event) => onPress(event, item)}>
@@ -52,14 +54,15 @@ export function Palette({ groups, onPress, collapsed, setCollapsed }) {
           </details>
         ))}
       </div>
-      <div className="palette-tip">Drag onto the canvas, a node or an edge</div>
+      <div className="palette-tip">{t("palette_tip", "Drag onto the canvas, a node or an edge")}</div>
     </div>
   );
 }
 
-export function TypePicker({ picker, groups, layers, onPick, onClose }) {
+export function TypePicker({ picker, groups, layers, onPick, onClose, labels }) {
   // After dragging an output onto empty space: which layer takes it? A new one, or another call of a layer.
   const [query, setQuery] = useState("");
+  const t = (key, fallback, values) => label(labels, key, fallback, values);
   const items = [];
   const seen = new Set();
   for (const group of groups) {
@@ -75,10 +78,10 @@ export function TypePicker({ picker, groups, layers, onPick, onClose }) {
     <div className="picker nowheel" data-testid="type-picker" style={{ left: picker.x, top: picker.y }}
       onPointerDown={(event) => event.stopPropagation()}>
       <div className="picker-head">
-        <span>New consumer of <b>{picker.sourceRef}</b></span>
-        <button type="button" onClick={onClose} title="Close (Esc)">×</button>
+        <span>{labelParts(labels, "picker_title", "New consumer of {ref}", { ref: <b>{picker.sourceRef}</b> })}</span>
+        <button type="button" onClick={onClose} title={t("close", "Close (Esc)")}>×</button>
       </div>
-      <input autoFocus className="search" data-testid="picker-search" placeholder="Search layers…" value={query}
+      <input autoFocus className="search" data-testid="picker-search" placeholder={t("search", "Search layers…")} value={query}
         onChange={(event) => setQuery(event.target.value)}
         onKeyDown={(event) => {
           event.stopPropagation();
@@ -86,12 +89,12 @@ export function TypePicker({ picker, groups, layers, onPick, onClose }) {
           if (event.key === "Enter" && items.length) onPick({ item: items[0] });
         }} />
       <div className="picker-list">
-        {shared.length > 0 && <div className="picker-group">Call a layer again (shared weights)</div>}
+        {shared.length > 0 && <div className="picker-group">{t("picker_shared", "Call a layer again (shared weights)")}</div>}
         {shared.map((layer) => (
           <div key={"share-" + layer.id} className="picker-item shared" data-testid={"picker-share-" + layer.id}
             onClick={() => onPick({ share: layer.node })}>{layer.id} <small>{layer.type}</small></div>
         ))}
-        <div className="picker-group">New layer</div>
+        <div className="picker-group">{t("picker_new", "New layer")}</div>
         {items.map((item) => (
           <div key={itemKey(item)} className="picker-item" data-testid={"picker-" + itemKey(item)} title={item.summary}
             onClick={() => onPick({ item })}>{item.label}</div>

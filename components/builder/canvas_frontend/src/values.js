@@ -1,4 +1,5 @@
 // Parameter values as the node shows them (text) and as the intent carries them (JSON), by the catalogue's kinds.
+import { label } from "./labels.js";
 
 export function formatValue(value) {
   if (value === null || value === undefined) return "";
@@ -21,24 +22,28 @@ function list(text, integer) {
   return values.some((value) => value === undefined) ? undefined : values;
 }
 
-export function parseValue(kind, text, required) {
+export function parseValue(kind, text, required, labels) {
   const trimmed = text.trim();
-  if (trimmed === "") return required ? { error: "A value is needed here." } : { value: null };
+  if (trimmed === "") return required ? { error: label(labels, "value_needed", "A value is needed here.") } : { value: null };
   if (kind === "int" || kind === "optional_int") {
     const value = number(trimmed, true);
-    return value === undefined ? { error: "Expected a whole number such as 64. Received: " + trimmed } : { value };
+    return value === undefined ? { error: label(labels, "expect_int", "Expected a whole number such as 64. Received: {text}", { text: trimmed }) } : { value };
   }
   if (kind === "float") {
     const value = number(trimmed, false);
-    return value === undefined ? { error: "Expected a number such as 0.5. Received: " + trimmed } : { value };
+    return value === undefined ? { error: label(labels, "expect_float", "Expected a number such as 0.5. Received: {text}", { text: trimmed }) } : { value };
   }
   if (kind === "shape") {
     const value = list(trimmed, true);
-    return value === undefined ? { error: "Expected a shape such as 28, 28, 1 (None for any size). Received: " + trimmed } : { value };
+    return value === undefined ? {
+      error: label(labels, "expect_shape", "Expected a shape such as 28, 28, 1 (None for any size). Received: {text}", { text: trimmed }),
+    } : { value };
   }
   if (kind === "int_or_tuple") {
     const value = list(trimmed, true);
-    if (value === undefined) return { error: "Expected a number or numbers such as 3 or 3, 3. Received: " + trimmed };
+    if (value === undefined) return {
+      error: label(labels, "expect_int_or_tuple", "Expected a number or numbers such as 3 or 3, 3. Received: {text}", { text: trimmed }),
+    };
     return { value: value.length === 1 && !trimmed.includes(",") ? value[0] : value };
   }
   try {
