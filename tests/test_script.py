@@ -4,6 +4,7 @@ really trains (one epoch, in a fresh process, outside the repository) for mnist_
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -23,7 +24,8 @@ from studio.training.script import training_script
 from studio.training.settings import default_settings
 
 REPO = Path(__file__).resolve().parent.parent
-ALLOWED_IMPORTS = {"argparse", "json", "os", "pathlib", "numpy", "keras", "tensorflow"}
+ALLOWED_IMPORTS = {"argparse", "contextlib", "json", "os", "sys", "pathlib", "numpy", "keras", "tensorflow", "jax"}
+HAS_JAX = importlib.util.find_spec("jax") is not None
 
 
 def _imported_modules(source: str) -> set[str]:
@@ -40,7 +42,11 @@ def _run_script(script: str, folder: Path, *arguments: str, environment: dict[st
     """Start the script as a user would: its own folder, no PYTHONPATH, the venv's interpreter."""
     path = folder / "train.py"
     path.write_text(script, encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "TF_CONFIG")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "TF_CONFIG", "KERAS_BACKEND") and not key.startswith(("KFS_", "SLURM_", "OMPI_"))
+    }
     env.update(environment or {})
     command = [sys.executable, str(path), "--epochs", "1", "--max-samples", "512", "--offline", *arguments]
     return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -66,8 +72,27 @@ def trained_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pa
     np.savez(folder / "digits.npz", x=rng.random((300, 28, 28)).astype("float32"), y=rng.integers(0, 10, 300))
     script = training_script(load_preset("mnist_mlp"), None, "file:digits.npz")
     runs["own_file"] = (folder, _run_script(script, folder, "--data-file", str(folder / "digits.npz")))
-    folder = tmp_path_factory.mktemp("multiworker")
-    runs["no_tf_config"] = (folder, _run_script(training_script(load_preset("mnist_mlp")), folder, "--distribute", "multiworker"))
+    folder = tmp_path_factory.mktemp("help")
+    runs["help"] = (folder, _run_script(training_script(load_preset("mnist_mlp")), folder, "--help"))
+    folder = tmp_path_factory.mktemp("no_jax")  # a jax that cannot be imported, as where it is not installed
+    (folder / "hidden" / "jax").mkdir(parents=True)
+    (folder / "hidden" / "jax" / "__init__.py").write_text("raise ImportError('no jax here')\n")
+    runs["no_jax"] = (
+        folder,
+        _run_script(
+            training_script(load_preset("mnist_mlp")),
+            folder,
+            "--distribute",
+            "multihost",
+            environment={"PYTHONPATH": str(folder / "hidden")},
+        ),
+    )
+    if HAS_JAX:
+        folder = tmp_path_factory.mktemp("no_coordinator")
+        runs["no_coordinator"] = (
+            folder,
+            _run_script(training_script(load_preset("mnist_mlp")), folder, "--distribute=multihost", environment={"JAX_PLATFORMS": "cpu"}),
+        )
     return runs
 
 
@@ -94,11 +119,28 @@ def test_script_trains_on_the_users_own_file(trained_runs: dict) -> None:
     assert (folder / "mnist_model.keras").exists()  # the default output file
 
 
-def test_multiworker_without_tf_config_says_what_is_missing(trained_runs: dict) -> None:
-    _, process = trained_runs["no_tf_config"]
+def test_help_explains_the_distribute_modes_and_why_there_is_no_tf_config_mode(trained_runs: dict) -> None:
+    _, process = trained_runs["help"]
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+    assert "{none,mirrored,multihost}" in stdout and "--coordinator" in stdout and "--process-id" in stdout
+    assert "There is no TF_CONFIG multi-worker mode" in stdout and "keras-team/keras#20585" in stdout
+    assert "python train_mnist_model.py --distribute multihost --coordinator" in stdout  # the docstring's usage
+
+
+def test_multihost_without_jax_says_what_to_install(trained_runs: dict) -> None:
+    _, process = trained_runs["no_jax"]
     _, stderr = process.communicate(timeout=600)
     assert process.returncode != 0
-    assert "--distribute multiworker needs TF_CONFIG" in stderr
+    assert "--distribute multihost trains on the JAX backend: pip install jax" in stderr
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="needs jax (requirements-dev.txt)")
+def test_multihost_without_a_coordinator_says_what_to_give(trained_runs: dict) -> None:
+    _, process = trained_runs["no_coordinator"]
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode != 0
+    assert "could not join the other processes" in stderr and "--coordinator HOST:PORT" in stderr
 
 
 @pytest.mark.parametrize("key", preset_names())
@@ -106,8 +148,10 @@ def test_script_is_valid_python_without_studio_imports(key: str) -> None:
     script = training_script(load_preset(key))
     assert _imported_modules(script) <= ALLOWED_IMPORTS
     assert "studio" not in {module.split(".")[0] for module in _imported_modules(script)}
-    assert "tf.distribute.MirroredStrategy()" in script and "tf.distribute.MultiWorkerMirroredStrategy()" in script
-    assert "with strategy.scope():" in script
+    assert "tf.distribute.MirroredStrategy()" in script and "keras.distribution.DataParallel(" in script
+    assert "jax.distributed.initialize(" in script and 'os.environ["KERAS_BACKEND"] = "jax"' in script
+    assert "multiworker" not in script and "MultiWorkerMirroredStrategy()" not in script  # Keras 3 cannot (#20585)
+    assert "strategy.scope()" in script and "with scope:" in script
 
 
 @pytest.mark.skipif(shutil.which("ruff", path=str(Path(sys.executable).parent)) is None, reason="ruff is not installed")

@@ -133,7 +133,8 @@ def render_spec_downloads(spec: GraphSpec, job: Any) -> None:
             st.caption(
                 _(
                     "Runs as it is with only keras and numpy: `python train.py --epochs 1`. With several GPUs add "
-                    "`--distribute mirrored`; on several machines set TF_CONFIG on each and add `--distribute multiworker`."
+                    "`--distribute mirrored`; on several machines run it on each with `--distribute multihost --coordinator "
+                    "HOST:PORT --num-processes N --process-id I` (JAX; see `python train.py --help`)."
                 )
             )
             st.code(script, language="python")

@@ -1,9 +1,33 @@
-"""The fixed part of the training script: data loading with the studio's offline fallback, argument parsing,
-distribution, fit, evaluate and save. No spec value is ever written into this text: the script reads the
-spec's values from the constants the generator writes above it (``DATASET``, ``INPUT_NAMES``, ``EPOCHS`` ...).
+"""The fixed part of the training script: the backend choice made before keras is imported, data loading with the
+studio's offline fallback, argument parsing, distribution, fit, evaluate and save. No spec value is ever written
+into this text: the script reads the spec's values from the constants the generator writes above it
+(``DATASET``, ``INPUT_NAMES``, ``EPOCHS`` ...).
 """
 
 from __future__ import annotations
+
+BACKEND_CODE = r'''
+# Across hosts the script trains with Keras's own distribution API (keras.distribution.DataParallel), which
+# runs on the JAX backend; everything else runs on TensorFlow. The backend must be chosen before keras is
+# imported, so --distribute is read here first. TensorFlow's multi-worker way (TF_CONFIG with
+# tf.distribute.MultiWorkerMirroredStrategy) is not offered: Keras 3 does not support it (its fit fails with
+# "Attempt to convert a value (PerReplica ...) to a Tensor", keras-team/keras#20585).
+def wants_multihost(argv):
+    """Whether the command line asks for --distribute multihost."""
+    return "--distribute=multihost" in argv or any(
+        a == "--distribute" and b == "multihost" for a, b in zip(argv, argv[1:], strict=False)
+    )
+
+
+if wants_multihost(sys.argv[1:]):
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        raise SystemExit("error: --distribute multihost trains on the JAX backend: pip install jax") from None
+    os.environ["KERAS_BACKEND"] = "jax"
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+'''
 
 DATA_CODE = r'''
 def load_image_set(name, offline):
@@ -173,27 +197,65 @@ def prepare(model, data, max_samples):
 '''
 
 MAIN_CODE = r'''
+DISTRIBUTE_HELP = """\
+--distribute:
+  none       one device (a GPU if TensorFlow sees one, else the CPU)
+  mirrored   every GPU of this host, in sync (TensorFlow's MirroredStrategy)
+  multihost  several hosts, one process each, in sync: Keras's distribution API (DataParallel) on the
+             JAX backend (pip install jax). Start the same command on every host with --coordinator
+             HOST:PORT (process 0's address) --num-processes N --process-id I (or KFS_COORDINATOR,
+             KFS_NUM_PROCESSES, KFS_PROCESS_ID; or none of them where JAX detects the cluster itself:
+             Slurm, Open MPI ...). Each process reads its own shard of the data; process 0 saves.
+  There is no TF_CONFIG multi-worker mode: Keras 3 does not support TensorFlow's
+  MultiWorkerMirroredStrategy (keras-team/keras#20585)."""
+
+
 def make_strategy(kind):
-    """The tf.distribute strategy for --distribute (none: the default strategy, one device)."""
+    """The tf.distribute strategy for --distribute none or mirrored (none: the default strategy, one device)."""
     import tensorflow as tf
 
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()  # every local GPU (or the CPU), in sync
-    if kind == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise SystemExit('error: --distribute multiworker needs TF_CONFIG, e.g. TF_CONFIG=\'{"cluster": {"worker": '
-                             '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\'')
-        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster and task read from TF_CONFIG
     return tf.distribute.get_strategy()
 
 
-def is_chief():
-    """Whether this process saves the model: always, except on the non-chief workers of a multi-worker run."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task", {})
-    if "chief" in config.get("cluster", {}):
-        return task.get("type") == "chief"
-    return int(task.get("index", 0)) == 0
+def start_multihost(args):
+    """Join the other processes (jax.distributed) and spread each batch over every device of every process.
+
+    Returns this process's index, the number of processes and the number of devices here and in all."""
+    import jax
+
+    coordinator = args.coordinator or os.environ.get("KFS_COORDINATOR")
+    processes = args.num_processes or int(os.environ.get("KFS_NUM_PROCESSES", "0")) or None
+    process = args.process_id if args.process_id is not None else os.environ.get("KFS_PROCESS_ID")
+    try:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU processes talk through gloo
+    except (AttributeError, ValueError):  # an older or newer JAX without the option
+        pass
+    try:  # all None: JAX detects the cluster itself (Slurm, Open MPI, Kubernetes, Cloud TPU ...)
+        jax.distributed.initialize(coordinator, processes, None if process is None else int(process))
+    except (ValueError, RuntimeError) as error:
+        raise SystemExit(f"error: --distribute multihost could not join the other processes: {error}\n"
+                         "Give every process --coordinator HOST:PORT (process 0's address) --num-processes N "
+                         "--process-id I, or KFS_COORDINATOR, KFS_NUM_PROCESSES and KFS_PROCESS_ID.") from None
+    # Every process feeds its own shard of the data (see shard); Keras makes one global batch of them.
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices(), auto_shard_dataset=False))
+    return jax.process_index(), jax.process_count(), jax.local_device_count(), jax.device_count()
+
+
+def shard(arrays, index, count, multiple):
+    """Process `index` of `count`'s share of the samples: every count-th one, as many on every process (a multiple
+    of its devices), so that all processes take the same number of steps."""
+    size = len(arrays[0]) // count // multiple * multiple
+    return [a[index::count][:size] for a in arrays]
+
+
+def hold_out(arrays, fraction, multiple):
+    """(training, validation) arrays: the last `fraction` held out as validation_split does, both a multiple of
+    `multiple` samples (each process then splits its batches evenly over its devices)."""
+    count = int(len(arrays[0]) * fraction) // multiple * multiple
+    cut = len(arrays[0]) - count
+    return [a[:cut] for a in arrays], [a[cut:] for a in arrays]
 
 
 def one_or_list(arrays):
@@ -201,38 +263,74 @@ def one_or_list(arrays):
     return arrays[0] if len(arrays) == 1 else arrays
 
 
+def save_weights_summary(model, x_test, path):
+    """The final weights (w0, w1 ...), the first test samples (x0, x1 ...: one array per input) and what the model
+    predicts for them (p0, p1 ...: one per output) in an .npz, to compare processes or the saved model."""
+    copy = build_model()  # predicts on this process alone (model.predict would need every process of a multihost run)
+    copy.set_weights(model.get_weights())
+    samples = [a[:8] for a in x_test]
+    predictions = copy.predict(one_or_list(samples), verbose=0)
+    predictions = predictions if isinstance(predictions, (list, tuple)) else [predictions]
+    arrays = {**{f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())},
+              **{f"x{i}": a for i, a in enumerate(samples)}, **{f"p{i}": np.asarray(p) for i, p in enumerate(predictions)}}
+    np.savez(path, **arrays)
+
+
 def main():
     """Parse the flags, then load, build, compile, fit, evaluate and save."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, epilog=DISTRIBUTE_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="per replica; the global batch is this times the replicas")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="per device; the global batch is this times the devices")
     parser.add_argument("--max-samples", type=int, default=0, help="use at most this many training (and test) samples")
-    parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none")
+    parser.add_argument("--distribute", choices=("none", "mirrored", "multihost"), default="none",
+                        help="none: one device; mirrored: every local GPU (TensorFlow); multihost: one process per host (JAX)")
+    parser.add_argument("--coordinator", help="multihost: HOST:PORT of process 0, the same for every process")
+    parser.add_argument("--num-processes", type=int, help="multihost: how many processes (hosts) train together")
+    parser.add_argument("--process-id", type=int, help="multihost: this process's number, 0 to N-1 (0 saves the model)")
     parser.add_argument("--offline", action="store_true", help="never try to download data (also: STUDIO_OFFLINE=1)")
     parser.add_argument("--data-file", help="your own data (.npz or .csv) when the studio trained on an uploaded file")
     parser.add_argument("--output", default=OUTPUT_FILE, help="where to save the trained model (.keras or .h5)")
+    parser.add_argument("--weights-summary", help="also write the final weights and a few predictions to this .npz")
     args = parser.parse_args()
 
-    strategy = make_strategy(args.distribute)  # first: MultiWorkerMirroredStrategy must exist before other TF work
-    keras.utils.set_random_seed(SEED)
+    if args.distribute == "multihost":  # first: before JAX computes anything
+        process, processes, local_devices, devices = start_multihost(args)
+        scope = contextlib.nullcontext()  # the distribution set above lays out the variables
+    else:
+        strategy = make_strategy(args.distribute)
+        process, processes, local_devices = 0, 1, strategy.num_replicas_in_sync
+        devices, scope = local_devices, strategy.scope()
+    keras.utils.set_random_seed(SEED)  # the same seed in every process: the same initial weights everywhere
     offline = args.offline or os.environ.get("STUDIO_OFFLINE", "") not in ("", "0")
     data = load_data(offline, args.data_file)
-    with strategy.scope():  # variables (model and optimizer) are created on every replica
+    with scope:  # variables (model and optimizer) are created on every device
         model = build_model()
         compile_model(model)
     x_train, y_train, x_test, y_test = prepare(model, data, args.max_samples)
-    batch_size = args.batch_size * strategy.num_replicas_in_sync
-    print(f"Training on {len(x_train[0]):,} samples, {strategy.num_replicas_in_sync} replica(s), global batch {batch_size}")
+    fit_options = {"validation_split": VALIDATION_SPLIT}
+    if args.distribute == "multihost":  # each process reads its own shard; the losses and metrics are over all of them
+        x_train, y_train = (shard(a, process, processes, local_devices) for a in (x_train, y_train))
+        x_test, y_test = (shard(a, process, processes, local_devices) for a in (x_test, y_test))
+        (x_train, x_valid), (y_train, y_valid) = (hold_out(a, VALIDATION_SPLIT, local_devices) for a in (x_train, y_train))
+        fit_options = {"validation_data": (one_or_list(x_valid), one_or_list(y_valid)) if len(x_valid[0]) else None}
+    batch_size = args.batch_size * local_devices  # what this process feeds per step
+    print(f"Process {process} of {processes}: training on {len(x_train[0]):,} samples, {devices} device(s), "
+          f"global batch {args.batch_size * devices}")
     callbacks = [keras.callbacks.EarlyStopping(monitor=MONITOR, patience=PATIENCE)] if PATIENCE else []
     history = model.fit(one_or_list(x_train), one_or_list(y_train), batch_size=batch_size, epochs=args.epochs,
-                        validation_split=VALIDATION_SPLIT, shuffle=SHUFFLE, callbacks=callbacks, verbose=2)
+                        shuffle=SHUFFLE, callbacks=callbacks, verbose=2, **fit_options)
     scores = model.evaluate(one_or_list(x_test), one_or_list(y_test), batch_size=batch_size, verbose=0, return_dict=True)
     print("Test:", ", ".join(f"{name} {value:.4f}" for name, value in scores.items()))
-    if is_chief():
+    if processes > 1:  # from here on each process works alone: saving creates variables (a spare optimizer)
+        keras.distribution.set_distribution(None)
+    if args.weights_summary:
+        save_weights_summary(model, x_test, args.weights_summary)
+    if process == 0:  # one copy of the model: every process holds the same weights
         model.save(args.output)
         print(f"Saved the trained model to {args.output}")
     epochs = {name: [float(v) for v in values] for name, values in history.history.items()}
-    print("RESULT " + json.dumps({"test": {k: float(v) for k, v in scores.items()}, "history": epochs}))
+    print("RESULT " + json.dumps({"process": process, "test": {k: float(v) for k, v in scores.items()}, "history": epochs}))
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from studio.training.datasets import (
     NUM_WORDS,
     TICKET_SAMPLES,
     TITLE_WORDS,
-    default_dataset_key,
-    not_trainable_message,
 )
+from studio.training.default_data import default_dataset_key
+from studio.training.defaults import not_trainable_message
 from studio.training.script.settings_code import compile_call
 from studio.training.settings import CompileSettings, default_settings
 
@@ -36,11 +36,31 @@ TUTORIAL_HEADER = (
     "Written by Keras Functional Studio: run it to train `model`, import it to build it.",
 )
 # Variables of the lines under the main guard: the model's own variables never take these names.
-DATA_NAMES = frozenset({
-    "x_train", "y_train", "x_test", "y_test", "history", "scores", "rng", "features", "table", "first", "second",
-    "title_data", "body_data", "tag_data", "priority_data", "department_data", "images_train", "images_test",
-    "codes_train", "codes_test", "sample",
-})
+DATA_NAMES = frozenset(
+    {
+        "x_train",
+        "y_train",
+        "x_test",
+        "y_test",
+        "history",
+        "scores",
+        "rng",
+        "features",
+        "table",
+        "first",
+        "second",
+        "title_data",
+        "body_data",
+        "tag_data",
+        "priority_data",
+        "department_data",
+        "images_train",
+        "images_test",
+        "codes_train",
+        "codes_test",
+        "sample",
+    }
+)
 TEST_SAMPLES = 256
 _IMAGE_SHAPES = {"mnist": (28, 28), "fashion_mnist": (28, 28), "cifar10": (32, 32, 3)}
 _FIT_KEYWORDS = ("batch_size", "epochs", "validation_split", "shuffle", "verbose")
@@ -124,8 +144,10 @@ def _tickets(spec: GraphSpec, seed: int) -> tuple[list, tuple]:
     """The tutorial's synthetic tickets, drawn as :func:`studio.training.datasets.tutorial_tickets` draws them."""
     total = TICKET_SAMPLES + TEST_SAMPLES
     items: list = [
-        Comment(f"The tutorial's synthetic tickets: random word ids, tags and labels ({TICKET_SAMPLES:,} to train on, "
-                f"{TEST_SAMPLES} more to test)."),
+        Comment(
+            f"The tutorial's synthetic tickets: random word ids, tags and labels ({TICKET_SAMPLES:,} to train on, "
+            f"{TEST_SAMPLES} more to test)."
+        ),
         py.assign("rng", py.call("np.random.default_rng", [py.literal(seed)])),
     ]
     draws = {
@@ -161,8 +183,12 @@ def _shared_ints(seed: int) -> tuple[list, tuple]:
     items: list = [
         Comment("Random word ids; each id's target is its row of a hidden random table, learnt by the shared Embedding."),
         py.assign("rng", py.call("np.random.default_rng", [py.literal(seed)])),
-        py.assign("table", py.call(py.attribute(_method("rng", "normal", py.literal(0.0), py.literal(0.5), size=(100, 64)), "astype"),
-                                   [py.literal("float32")])),
+        py.assign(
+            "table",
+            py.call(
+                py.attribute(_method("rng", "normal", py.literal(0.0), py.literal(0.5), size=(100, 64)), "astype"), [py.literal("float32")]
+            ),
+        ),
     ]
     for variable in ("first", "second"):
         draw = _method("rng", "integers", py.literal(100), size=(total, 10))
@@ -178,8 +204,9 @@ def _shared_ints(seed: int) -> tuple[list, tuple]:
 def _simple_outputs(spec: GraphSpec) -> bool:
     """Whether every output is the one call of its own layer, so Keras knows the outputs by the spec's names."""
     layers = [spec.layer_of(split_ref(ref)[0]) for ref in spec.outputs]
-    return all(layer is not None and layer.id == ref and len(spec.calls_of(layer.id)) == 1
-               for layer, ref in zip(layers, spec.outputs, strict=True)) and len(set(spec.outputs)) == len(spec.outputs)
+    return all(
+        layer is not None and layer.id == ref and len(spec.calls_of(layer.id)) == 1 for layer, ref in zip(layers, spec.outputs, strict=True)
+    ) and len(set(spec.outputs)) == len(spec.outputs)
 
 
 def _sample_inputs(spec: GraphSpec) -> list[ast.expr]:
@@ -200,17 +227,28 @@ def _main_lines(spec: GraphSpec, settings: CompileSettings, dataset_key: str | N
     items: list = []
     if needs_keras_name(spec.name):
         safe = keras_model_name(spec.name)
-        items += [Comment(f'Keras 3 on TensorFlow trains, predicts and evaluates only models named like "{safe}" (no spaces).'),
-                  py.assign(py.attribute(py.name("model"), "name", store=True), py.literal(safe))]
+        items += [
+            Comment(f'Keras 3 on TensorFlow trains, predicts and evaluates only models named like "{safe}" (no spaces).'),
+            py.assign(py.attribute(py.name("model"), "name", store=True), py.literal(safe)),
+        ]
     items.append(py.statement(_method("model", "summary")))
     if not_trainable_message(spec) is not None:
-        items += [Comment("A feature extractor is used as it is, not trained: run a random sample through it."),
-                  py.assign("rng", py.call("np.random.default_rng", [py.literal(settings.seed)])),
-                  py.assign("sample", _by_name([], _sample_inputs(spec), keyed=False)),
-                  py.assign("features", _method("model", "predict", py.name("sample"), verbose=0)),
-                  py.statement(py.call("print", [py.call("len", [py.name("features")]), py.literal("outputs, the last of shape"),
-                                                 py.attribute(ast.Subscript(value=py.name("features"), slice=py.literal(-1),
-                                                                            ctx=ast.Load()), "shape")]))]
+        items += [
+            Comment("A feature extractor is used as it is, not trained: run a random sample through it."),
+            py.assign("rng", py.call("np.random.default_rng", [py.literal(settings.seed)])),
+            py.assign("sample", _by_name([], _sample_inputs(spec), keyed=False)),
+            py.assign("features", _method("model", "predict", py.name("sample"), verbose=0)),
+            py.statement(
+                py.call(
+                    "print",
+                    [
+                        py.call("len", [py.name("features")]),
+                        py.literal("outputs, the last of shape"),
+                        py.attribute(ast.Subscript(value=py.name("features"), slice=py.literal(-1), ctx=ast.Load()), "shape"),
+                    ],
+                )
+            ),
+        ]
         return items, True
     key = dataset_key or ""
     if key.removesuffix("_autoencoder") in IMAGE_SETS or key == "mnist_thumbnails":
@@ -230,9 +268,11 @@ def _main_lines(spec: GraphSpec, settings: CompileSettings, dataset_key: str | N
         fit["shuffle"] = False
     if not arrays:
         shown = ", ".join(f"{name}={value!r}" for name, value in fit.items())
-        items += [Comment("No data comes with this model in the studio: load arrays shaped like its inputs and outputs"),
-                  Comment("(the studio's training script reads your own .npz or .csv file), then train it:"),
-                  Comment(f"history = model.fit(x_train, y_train, {shown})")]
+        items += [
+            Comment("No data comes with this model in the studio: load arrays shaped like its inputs and outputs"),
+            Comment("(the studio's training script reads your own .npz or .csv file), then train it:"),
+            Comment(f"history = model.fit(x_train, y_train, {shown})"),
+        ]
         return items, False
     x_train, y_train, x_test, y_test = arrays
     keywords = [py.keyword_argument(name, py.literal(value), _FIT_KEYWORDS) for name, value in fit.items()]
