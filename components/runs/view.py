@@ -17,7 +17,7 @@ from components.text import md, plotly_text
 from components.training.jobs import RunOwner, control_run, is_admin, watch_run
 from studio.graph.spec import SpecError, spec_from_dict
 from studio.i18n import N_, _, ngettext
-from studio.runs.compare import Difference, RunComparison
+from studio.runs.compare import Difference, RunComparison, kind_label
 from studio.runs.history import history_csv
 from studio.runs.store import RunRecord, RunStore, RunSummary, run_error_text
 
@@ -32,22 +32,6 @@ STATUS_ICONS = {
     "running": ":material/hourglass_top:",
 }
 STATUS_NAMES = {"completed": N_("completed"), "stopped": N_("stopped"), "failed": N_("failed"), "running": N_("running")}
-# What kind of difference (studio.runs.compare), as the tables say it.
-DIFFERENCE_KINDS = {
-    "setting": N_("setting"),
-    "dataset": N_("dataset"),
-    "name": N_("name"),
-    "layer removed": N_("layer removed"),
-    "layer added": N_("layer added"),
-    "layer type": N_("layer type"),
-    "layer config": N_("layer config"),
-    "trainable": N_("trainable"),
-    "call added": N_("call added"),
-    "call removed": N_("call removed"),
-    "wiring": N_("wiring"),
-    "inputs": N_("inputs"),
-    "outputs": N_("outputs"),
-}
 # The comparison's sections: (title, table key).
 SECTIONS = ((N_("Architecture"), "architecture"), (N_("Settings"), "settings"), (N_("Data"), "data"))
 
@@ -131,7 +115,7 @@ def differences_table(differences: list[Difference]) -> pd.DataFrame:
         [
             {
                 _("where"): d.where,
-                _("what"): _(DIFFERENCE_KINDS[d.kind]) if d.kind in DIFFERENCE_KINDS else d.kind,
+                _("what"): kind_label(d.kind),
                 _("run A"): json.dumps(d.before, default=str),
                 _("run B"): json.dumps(d.after, default=str),
             }
