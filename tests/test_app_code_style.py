@@ -21,6 +21,7 @@ LABEL = "**Functional-API code for this model, in the tutorial's style**"
 
 def test_the_gallery_shows_tutorial_style_code_that_parses_back() -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("pages/gallery.py").run()
     assert not at.exception
     assert [markdown.value for markdown in at.markdown].count(LABEL) == len(preset_names())
     assert not any("The tutorial's code for it" in markdown.value for markdown in at.markdown)

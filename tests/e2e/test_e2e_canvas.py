@@ -23,7 +23,7 @@ PlaywrightTimeout = playwright_api.TimeoutError
 
 APP = Path(__file__).resolve().parent / "canvas_app.py"
 CANVAS = 'iframe[title="components.builder.canvas.keras_canvas"]'
-WAIT = 30_000
+WAIT = 60_000  # ms; a loaded 2-core machine can take this long to draw a rerun
 
 
 @pytest.fixture(scope="module")
