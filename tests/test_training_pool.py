@@ -4,6 +4,7 @@ seed; the queue tells a waiting run where it stands and when it should start; th
 from __future__ import annotations
 
 import threading
+import time
 
 import keras
 import numpy as np
@@ -68,6 +69,10 @@ def test_a_waiting_run_knows_its_place_and_when_it_should_start():
         warm = registry.submit(request(MeetAtTheStart()))
         assert warm.done.wait(WAIT_S) and warm.status == FINISHED
         running = registry.submit(request(MeetAtTheStart(release=release)))
+        deadline = time.monotonic() + WAIT_S
+        while registry.queue_position(running.id) != 0:  # taken by the worker: the others queue behind it
+            assert time.monotonic() < deadline, "the first run never started"
+            time.sleep(0.02)
         waiting = [registry.submit(request(MeetAtTheStart())) for _index in range(2)]
         assert [registry.queue_position(job.id) for job in waiting] == [1, 2]
         assert all(job.status == QUEUED for job in waiting)
