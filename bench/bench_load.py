@@ -139,7 +139,7 @@ async def _edit(page, url: str) -> None:
 
 
 async def _train(page, url: str, epochs: int, marks: dict[str, float]) -> None:
-    await page.goto(f"{url}/training?lang=en")
+    await page.locator('[data-testid="stSidebarNav"]').get_by_text("Train", exact=True).click()  # same session
     await _idle(page)
     field = page.get_by_label("Epochs", exact=True)
     await field.fill(str(epochs))
