@@ -9,7 +9,6 @@ from components.bootstrap import run_inside_app
 
 run_inside_app()  # before the heavy imports below
 
-from dataclasses import replace
 
 import pandas as pd
 
@@ -80,14 +79,7 @@ def _check_fit(model, spec: GraphSpec, choice: DataChoice, settings: CompileSett
     try:
         settings.validate(num_outputs=len(model.outputs))
         dataset = choice.dataset or load_dataset(choice.key or "")
-        head = replace(
-            dataset,
-            x_train=[a[:32] for a in dataset.x_train],
-            y_train=[a[:32] for a in dataset.y_train],
-            x_test=[a[:4] for a in dataset.x_test],
-            y_test=[a[:4] for a in dataset.y_test],
-        )
-        fit_to_model(head, model, list(spec.inputs), list(spec.outputs), settings.losses())
+        fit_to_model(dataset.head(), model, list(spec.inputs), list(spec.outputs), settings.losses())
     except (DataError, SettingsError) as error:
         return str(error)
     return None

@@ -6,7 +6,7 @@ build on this module, so none of them needs another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -59,6 +59,16 @@ class Dataset:
     def is_full(self) -> bool:
         """Whether this is the full dataset (not the offline sample)."""
         return self.source == FULL
+
+    def head(self, train: int = 32, test: int = 4) -> Dataset:
+        """The first few samples only (a quick check that the data fits a model, as training would check it)."""
+        return replace(
+            self,
+            x_train=[a[:train] for a in self.x_train],
+            y_train=[a[:train] for a in self.y_train],
+            x_test=[a[:test] for a in self.x_test],
+            y_test=[a[:test] for a in self.y_test],
+        )
 
     def describe(self) -> str:
         """One line for the UI: name, source and sizes."""

@@ -5,7 +5,6 @@ from the shapes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from types import SimpleNamespace
 
 from studio.graph.spec import GraphSpec
@@ -40,14 +39,7 @@ def data_misfit(spec: GraphSpec, key: str, output_shapes: list[tuple] | None) ->
     )
     try:
         dataset = load_dataset(key)
-        head = replace(
-            dataset,
-            x_train=[a[:32] for a in dataset.x_train],
-            y_train=[a[:32] for a in dataset.y_train],
-            x_test=[a[:4] for a in dataset.x_test],
-            y_test=[a[:4] for a in dataset.y_test],
-        )
-        fit_to_model(head, model, list(spec.inputs), list(spec.outputs), default_settings(spec, key).losses())
+        fit_to_model(dataset.head(), model, list(spec.inputs), list(spec.outputs), default_settings(spec, key).losses())
     except DataError as error:
         return str(error)
     return None
