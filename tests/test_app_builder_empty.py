@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from studio.graph.edits import empty_spec
 from studio.graph.presets import load_preset
+from tests.test_app_builder import block
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 300
@@ -27,16 +28,11 @@ def open_builder(spec, language: str | None = None) -> AppTest:
 
 
 def has_block(at: AppTest, key: str) -> bool:
-    found = []
-
-    def visit(node) -> None:
-        if getattr(node, "key", None) == key:
-            found.append(node)
-        for child in getattr(node, "children", {}).values():
-            visit(child)
-
-    visit(at._tree)
-    return bool(found)
+    try:
+        block(at, key)
+    except AssertionError:
+        return False
+    return True
 
 
 def problem_texts(at: AppTest) -> list[str]:

@@ -64,14 +64,19 @@ def _run(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
 # --- image classifier ---------------------------------------------------------------------------------------
 
 
+def _digit_and_outputs(model: Any, signature: Signature, found) -> list | None:
+    """The model's outputs for a drawn or uploaded digit; None (with the message shown) when there are none."""
+    if found.digit is None:
+        show_message(found)
+        return None
+    return _run(model, [found.digit.as_input(signature.inputs[0].shape)])
+
+
 def _classifier(model: Any, signature: Signature, key: str) -> None:
     left, right = st.columns([3, 2])
     with left:
         found = digit_input(key)
-    if found.digit is None:
-        show_message(found)
-        return
-    outputs = _run(model, [found.digit.as_input(signature.inputs[0].shape)])
+    outputs = _digit_and_outputs(model, signature, found)
     if outputs is None:
         return
     port = signature.outputs[0]
@@ -103,10 +108,7 @@ def _display_image(values: np.ndarray) -> tuple[np.ndarray, str]:
 
 def _autoencoder(model: Any, signature: Signature, key: str) -> None:
     found = digit_input(key)
-    if found.digit is None:
-        show_message(found)
-        return
-    outputs = _run(model, [found.digit.as_input(signature.inputs[0].shape)])
+    outputs = _digit_and_outputs(model, signature, found)
     if outputs is None:
         return
     reconstruction = np.asarray(outputs[0][0], dtype=np.float64).reshape(28, 28)
