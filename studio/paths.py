@@ -38,3 +38,15 @@ def app_script() -> Path:
 def presets_dir() -> Path:
     """The folder of the shipped preset specs (JSON)."""
     return app_root() / "presets"
+
+
+def cache_dir() -> Path:
+    """Where this machine keeps what the app computed once (STUDIO_CACHE_DIR, else the user's cache folder)."""
+    import os
+
+    folder = os.environ.get("STUDIO_CACHE_DIR")
+    if not folder:
+        from platformdirs import user_cache_dir
+
+        folder = user_cache_dir(SHARE_NAME, appauthor=False)
+    return Path(folder)

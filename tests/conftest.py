@@ -9,6 +9,10 @@ import pytest
 
 os.environ.setdefault("STUDIO_RUNS_DIR", tempfile.mkdtemp(prefix="studio-test-runs-"))
 os.environ.setdefault("STUDIO_OFFLINE", "1")
+os.environ.setdefault("STUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="studio-test-cache-"))  # worker logs, measurements
+# Jobs train in TensorFlow workers unless a test asks for another backend: measuring both backends for every model
+# would double the suite; tests/test_training_backends.py checks "fastest" and JAX.
+os.environ.setdefault("KFS_TRAINING_BACKEND", "tensorflow")
 
 FAILURES_KEY = "studio.failures"  # components.state.FAILURES (not imported here: it would load Streamlit for every test)
 

@@ -24,7 +24,7 @@ from studio.graph.presets import load_preset
 from studio.training.script import training_script
 from studio.training.settings import default_settings
 
-pytest.importorskip("jax", reason="--distribute multihost needs jax (requirements-dev.txt)")
+pytest.importorskip("jax", reason="--distribute multihost needs jax (requirements.txt)")
 
 TIMEOUT = 540  # seconds for a whole two-process run: the first epoch pays the XLA compiles on a shared 2-core box
 # The runs: preset, model file, settings changed so that no batch is partial (each shape compiles once).

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -21,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from studio.graph.spec import GraphSpec
+from studio.paths import cache_dir
 
 log = logging.getLogger(__name__)
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / "preset_cards.json"
@@ -59,12 +59,7 @@ def card_key(spec: GraphSpec) -> str:
 
 def user_cache_file() -> Path:
     """Where cards computed on this machine are kept (STUDIO_CACHE_DIR, else the user's cache folder)."""
-    folder = os.environ.get("STUDIO_CACHE_DIR")
-    if not folder:
-        from platformdirs import user_cache_dir
-
-        folder = user_cache_dir("keras-functional-studio", appauthor=False)
-    return Path(folder) / "preset_cards.json"
+    return cache_dir() / "preset_cards.json"
 
 
 def _read(path: Path) -> dict[str, PresetCard]:

@@ -115,8 +115,21 @@ def _weight_owners(layers: list[Any], prefix: str = "") -> Iterator[tuple[str, A
             yield f"{prefix}{layer.name}", layer
 
 
+def _non_finite_jax_state(model: Any) -> str | None:
+    """Under JAX, inside an epoch: the weights live in the trainer's state, not in the model's variables."""
+    import numpy as np
+
+    state = getattr(model, "_jax_state", None) or {}
+    for variable, value in zip(model.trainable_variables, state.get("trainable_variables") or [], strict=False):
+        if not np.all(np.isfinite(np.asarray(value))):
+            return variable.path.rpartition("/")[0] or variable.path
+    return None
+
+
 def non_finite_weights(model: Any) -> str | None:
     """The name of the first layer with a NaN or infinite weight (``encoder/conv2d``), or None when all are finite."""
+    if keras.backend.backend() == "jax" and not getattr(model, "_jax_state_synced", True):
+        return _non_finite_jax_state(model)
     for name, owner in _weight_owners(list(getattr(model, "layers", []))):
         if any(not bool(keras.ops.all(keras.ops.isfinite(weight.value))) for weight in owner.weights):
             return name
@@ -150,6 +163,9 @@ class RecordingCallback(keras.callbacks.Callback):
         heartbeat_seconds: float = 10.0,
     ) -> None:
         super().__init__()
+        # Under JAX each step donates the previous state's buffers: a hook still reading them in another thread
+        # breaks the next step ("Buffer has been deleted or donated"), so there the hooks run in the loop.
+        self.async_safe = keras.backend.backend() != "jax"
         self.log = log
         self.observer = observer  # a studio.training.observer.RunObserver: gets every epoch record and heartbeats
         self.heartbeat_seconds = heartbeat_seconds

@@ -38,7 +38,7 @@ from studio.training.datasets import DataError, Dataset, load_dataset
 from studio.training.evaluation import Evaluation, evaluate_training
 from studio.training.observer import RunObserver, notify, save_run_files
 from studio.training.ownership import Ownership, new_job_id
-from studio.training.pacing import INITIAL_LOSS_MAX_STEP_S, choose_steps_per_execution, estimate_step_seconds, initial_loss, one_or_list
+from studio.training.pacing import INITIAL_LOSS_MAX_STEP_S, initial_loss, one_or_list, pacing_for
 from studio.training.settings import CompileSettings, SettingsError, compile_arguments
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def with_unique_output_names(model: Any, output_names: list[str]) -> Any:
     return keras.Model(inputs, outputs, name=model.name)
 
 
-def _validation_split(data: list[np.ndarray], split: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def validation_split(data: list[np.ndarray], split: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The same split as Keras's ``validation_split``: the last fraction, before any shuffling."""
     count = len(data[0])
     at = int(math.floor(count * (1.0 - split)))
@@ -111,6 +111,9 @@ class TrainingJob:
         self.steps_per_execution = 0
         self.best_epoch: int | None = None
         self.timings: dict[str, float] = {}  # seconds since the run started, per phase reached
+        self.backend = "tensorflow"  # the Keras backend it trains on, why, and on which device
+        self.backend_reason = _("trained in the app's own process")
+        self.device = "cpu"
         self.created = time.time()
         self.started: float | None = None
         self.finished: float | None = None
@@ -171,7 +174,8 @@ class TrainingJob:
                 )
         return None
 
-    def _stop_requested(self) -> str | None:
+    def stop_requested(self) -> str | None:
+        """Why the run should stop now (asked, or nobody watches it any more), or None."""
         if self._stop.is_set():
             with use_language(self.language):
                 return self._stop_reason or _(STOPPED_BY_USER)
@@ -189,7 +193,8 @@ class TrainingJob:
         if phase != "start":
             self.timings[phase] = time.perf_counter() - started
 
-    def _set(self, **changes: Any) -> None:
+    def update(self, **changes: Any) -> None:
+        """Change fields of the job under its lock."""
         with self._lock:
             for name, value in changes.items():
                 setattr(self, name, value)
@@ -243,15 +248,15 @@ class TrainingJob:
                 )
             )
             model.name = keras_model_name(model.name)
-        self._set(data_notes=notes, dataset_summary=dataset.summary(), output_names=list(model.output_names))
+        self.update(data_notes=notes, dataset_summary=dataset.summary(), output_names=list(model.output_names))
         return model, data
 
     def _fit(self, model: Any, data: TrainingData) -> RecordingCallback:
         import keras
 
         settings = self.request.settings
-        x_train, x_val = _validation_split(data.x_train, settings.validation_split)
-        y_train, y_val = _validation_split(data.y_train, settings.validation_split)
+        x_train, x_val = validation_split(data.x_train, settings.validation_split)
+        y_train, y_val = validation_split(data.y_train, settings.validation_split)
         count = len(x_train[0])
         if count == 0:
             raise DataError(
@@ -260,14 +265,11 @@ class TrainingJob:
                 )
             )
         self.num_train_samples = count
-        steps = max(1, math.ceil(count / settings.batch_size))
-        sequence_length = max([a.shape[1] for a in x_train if a.ndim >= 2] or [1])
-        step_seconds = estimate_step_seconds(model, settings.batch_size, sequence_length)
-        spe = settings.steps_per_execution or choose_steps_per_execution(step_seconds, steps, settings.epochs)
+        spe, step_seconds = pacing_for(model, x_train, settings.batch_size, settings.epochs, settings.steps_per_execution)
         self.steps_per_execution = spe
         model.compile(**compile_arguments(settings, steps_per_execution=spe))
         self._mark("compiled")
-        recorder = RecordingCallback(self.log, settings.batch_size, count, self._stop_requested, observer=self.request.observer)
+        recorder = RecordingCallback(self.log, settings.batch_size, count, self.stop_requested, observer=self.request.observer)
         # A step-0 point at once for fast models; for slow ones an eager pass would only delay training.
         initial = initial_loss(model, x_train, y_train, settings.batch_size) if step_seconds < INITIAL_LOSS_MAX_STEP_S else None
         if initial is not None:
@@ -300,21 +302,27 @@ class TrainingJob:
         with use_language(self.language):
             self._run()
 
-    def _run(self) -> None:
-        """Prepare, fit and evaluate; every failure ends as status 'failed' with a clear message. The run
-        record is closed (model files saved, observer told) before the job publishes its end."""
+    def begin(self) -> bool:
+        """Mark the job running; False (and done) when it was stopped while it waited."""
         with self._lock:
             if self.status != QUEUED:
                 self.done.set()
-                return
+                return False
             self.status, self.message, self.started = RUNNING, _("training"), time.time()
+            return True
+
+    def _run(self) -> None:
+        """Prepare, fit and evaluate; every failure ends as status 'failed' with a clear message. The run
+        record is closed (model files saved, observer told) before the job publishes its end."""
+        if not self.begin():
+            return
         status, message, error = FAILED, "", _("the run ended without a result")
         recording = False
         try:
             model, data = self._prepare()
             self.model = model
             recording = True
-            self._record_start()
+            self.record_start()
             recorder = self._fit(model, data)
             if recorder.nan_at:
                 status, error = (
@@ -335,17 +343,17 @@ class TrainingJob:
             self.request.dataset = None  # free the arrays; the evaluation keeps what it shows
             ended_at = time.time()
             if recording:
-                self._record_end(status, error, ended_at)
-            self._finish(status, message, error, ended_at)
+                self.record_end(status, error, ended_at)
+            self.finish(status, message, error, ended_at)
 
-    def _record_start(self) -> None:
+    def record_start(self) -> None:
         """Tell the run observer (if any) that this run starts training."""
         request = self.request
         dataset = {"key": request.dataset_key, **(self.dataset_summary or {})}
         started = self.started or self.created
         notify(request.observer, "run_started", self.run_id, request.spec.to_dict(), request.settings.to_dict(), dataset, started)
 
-    def _record_end(self, status: str, error: str | None, ended_at: float) -> None:
+    def record_end(self, status: str, error: str | None, ended_at: float) -> None:
         """Save the model files where the observer keeps them (a run that failed keeps none), then close the record."""
         observer = self.request.observer
         if observer is None:
@@ -361,7 +369,8 @@ class TrainingJob:
         final = self.evaluation.to_dict() if self.evaluation else {}
         notify(observer, "run_ended", status, final, error, ended_at, files)
 
-    def _finish(self, status: str, message: str = "", error: str | None = None, ended_at: float | None = None) -> None:
+    def finish(self, status: str, message: str = "", error: str | None = None, ended_at: float | None = None) -> None:
+        """Publish the end of the run (after its record is closed)."""
         with self._lock:
             self.status, self.finished, self.error = status, ended_at or time.time(), error
             self.message = message or (error or status)

@@ -67,6 +67,14 @@ def choose_steps_per_execution(step_seconds: float, steps_per_epoch: int, epochs
     return int(max(1, min(steps_per_epoch, MAX_STEPS_PER_EXECUTION, UPDATE_INTERVAL_S // step_seconds)))
 
 
+def pacing_for(model: Any, x_train: list[np.ndarray], batch_size: int, epochs: int, fixed: int = 0) -> tuple[int, float]:
+    """(steps per execution, estimated seconds per step) for fitting ``model`` on ``x_train`` (``fixed``: the user's)."""
+    steps = max(1, math.ceil(len(x_train[0]) / batch_size))
+    sequence_length = max([a.shape[1] for a in x_train if a.ndim >= 2] or [1])
+    step_seconds = estimate_step_seconds(model, batch_size, sequence_length)
+    return fixed or choose_steps_per_execution(step_seconds, steps, epochs), step_seconds
+
+
 def initial_loss(model: Any, x: list[np.ndarray], y: list[np.ndarray], batch_size: int) -> float | None:
     """The compiled loss of the untrained model on the first batch, computed eagerly (no tracing), or None."""
     count = min(batch_size, 256, len(x[0]))

@@ -1,12 +1,13 @@
-"""The process-wide job queue: a bounded pool of worker threads serves the jobs first come, first served.
+"""The process-wide job queue: a bounded pool serves the jobs first come, first served.
 
-Threads, not processes: one copy of TensorFlow serves every session (a worker process would hold its own,
-about half a gigabyte each, against the memory a class of thirty needs), and TensorFlow's kernels release
-the GIL, so two fits in two threads use two cores. The pool has one worker per two CPU cores (each fit
-still gets two cores for its own kernels), so on a 2-core machine one model trains at a time, as before;
-``KFS_TRAINING_WORKERS`` sets it. Each job runs in a fresh thread (Keras keeps name scopes per thread);
-building (seed, then weights) is serialised by the job, so a stored seed still gives the same initial
-weights; runs that overlap share TensorFlow's global random generator for shuffling.
+Each slot of the pool is a thread of the app's process that hands its jobs to worker processes
+(:mod:`studio.training.processes`), one per Keras backend, so each job can run on the backend that trains
+its model fastest (the backend is fixed per process in Keras 3). The pool has one slot per two CPU cores
+(each fit still gets two cores for its kernels), so on a 2-core machine one model trains at a time;
+``KFS_TRAINING_WORKERS`` sets it. ``KFS_TRAINING_PROCESSES=0`` trains in threads of the app's process instead
+(TensorFlow only; as do jobs that continue a model already in memory, or that carry their own callbacks).
+In a thread each job runs in a fresh thread (Keras keeps name scopes per thread); building (seed, then
+weights) is serialised by the job, so a stored seed still gives the same initial weights.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from studio.i18n import _, use_language
 from studio.limits import limits
 from studio.training.job import QUEUED, TrainingJob, TrainingRequest
 from studio.training.ownership import Ownership
+from studio.training.processes import run_in_worker, shared_workers
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,11 @@ def install_clear_session_guard() -> None:
     keras.backend.clear_session = clear_session
 
 
+def processes_enabled() -> bool:
+    """Whether jobs train in worker processes (``KFS_TRAINING_PROCESSES``, default 1) rather than threads."""
+    return os.environ.get("KFS_TRAINING_PROCESSES", "1").strip() not in ("0", "false", "no", "off")
+
+
 def default_workers() -> int:
     """How many jobs train at once: KFS_TRAINING_WORKERS, else one per two CPU cores (at least one)."""
     configured = limits().training_workers
@@ -71,7 +78,7 @@ def default_workers() -> int:
 class JobRegistry:
     """Process-wide: jobs by id and a FIFO queue served by a bounded pool of worker threads."""
 
-    def __init__(self, keep_finished: int = 50, workers: int | None = None) -> None:
+    def __init__(self, keep_finished: int = 50, workers: int | None = None, processes: bool | None = None) -> None:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._jobs: dict[str, TrainingJob] = {}
@@ -79,6 +86,8 @@ class JobRegistry:
         self._running: set[str] = set()
         self._keep = keep_finished
         self.workers = max(1, workers if workers is not None else default_workers())
+        self.processes = processes_enabled() if processes is None else processes
+        self._worker_sets = [shared_workers(slot) for slot in range(self.workers)]
         self._pool: list[threading.Thread] = []
         self._closed = False
         self._counter = itertools.count(1)
@@ -101,13 +110,35 @@ class JobRegistry:
             self._jobs[job.id] = job
             self._queue.append(job.id)
             self._prune()
-            self._pool = [worker for worker in self._pool if worker.is_alive()]
-            while len(self._pool) < self.workers:
-                worker = threading.Thread(target=self._serve, name=f"training-worker-{next(self._counter)}", daemon=True)
-                self._pool.append(worker)
-                worker.start()
+            self._start_pool()
             self._wake.notify_all()
         return job
+
+    def _start_pool(self) -> None:
+        """Start the slots' threads that are not running (called under the lock)."""
+        for slot in range(self.workers):
+            if slot < len(self._pool) and self._pool[slot].is_alive():
+                continue
+            thread = threading.Thread(target=self._serve, args=(slot,), name=f"training-worker-{next(self._counter)}", daemon=True)
+            if slot < len(self._pool):
+                self._pool[slot] = thread
+            else:
+                self._pool.append(thread)
+            thread.start()
+
+    def warm(self) -> None:
+        """Start the worker processes of every slot in the background, so that the next Train starts at once."""
+        if not self.processes:
+            return
+        for workers in self._worker_sets:
+            threading.Thread(target=workers.warm, name="training-warm", daemon=True).start()
+
+    def backends_running(self) -> dict[str, dict[str, Any]]:
+        """Backend -> what its running worker process reported (version, device), over the slots."""
+        running: dict[str, dict[str, Any]] = {}
+        for workers in self._worker_sets:
+            running.update(workers.running())
+        return running
 
     def get(self, job_id: str | None) -> TrainingJob | None:
         """The job with this id, or None."""
@@ -157,11 +188,13 @@ class JobRegistry:
         for job in finished[: max(0, len(finished) - self._keep)]:
             del self._jobs[job.id]
 
-    def _serve(self) -> None:
+    def _serve(self, slot: int) -> None:
+        workers = self._worker_sets[slot]
         while True:
             with self._wake:
                 while not self._queue and not self._closed:
                     self._wake.wait(timeout=5.0)
+                    workers.close_idle()
                 if self._closed:
                     return
                 job = self._jobs.get(self._queue.popleft())
@@ -175,7 +208,9 @@ class JobRegistry:
             else:
                 # A fresh thread per job: Keras keeps name scopes in thread-local state, and a failed fit can
                 # leave a scope behind that would prefix every later job's variable names.
-                runner = threading.Thread(target=job.run, name=f"training-job-{job.run_id}", daemon=True)
+                in_process = self.processes and job.request.model is None and not job.request.callbacks
+                target = (lambda job=job: run_in_worker(job, workers)) if in_process else job.run
+                runner = threading.Thread(target=target, name=f"training-job-{job.run_id}", daemon=True)
                 runner.start()
                 runner.join()
             with self._wake:

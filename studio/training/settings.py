@@ -10,6 +10,7 @@ from typing import Any
 
 from studio.graph.spec import GraphSpec
 from studio.i18n import _
+from studio.training.backends import check_choice, default_choice
 
 OPTIMIZERS = ("RMSprop", "Adam", "SGD", "AdamW", "Adagrad", "Nadam")
 LOSSES = (
@@ -71,8 +72,9 @@ class CompileSettings:
     patience: int = 2
     best_checkpoint: bool = False
     steps_per_execution: int = 0  # 0: chosen so that the charts update several times a second
-    jit_compile: bool = False  # XLA; measured slower than plain graphs on CPU for these models
+    jit_compile: bool = False  # TensorFlow's XLA, measured slower than plain graphs on CPU here; JAX always compiles
     validation_batch_size: int = 0  # 0: max(batch_size, 1024); changes speed only, not results
+    backend: str = field(default_factory=default_choice)  # fastest (measured), tensorflow or jax; see studio.training.backends
 
     @property
     def monitor(self) -> str:
@@ -121,6 +123,9 @@ class CompileSettings:
             _("0 (auto) or >= 1"),
             self.validation_batch_size,
         )
+        problem = check_choice(self.backend)
+        if problem:
+            raise SettingsError(_("`backend`: {problem}").format(problem=problem))
         if num_outputs is not None and len(self.outputs) != num_outputs:
             raise SettingsError(
                 _("The model has {outputs} output(s) but the settings describe {settings}; reset the compile settings").format(
@@ -329,7 +334,8 @@ def compile_arguments(settings: CompileSettings, steps_per_execution: int = 1) -
         "loss": losses[0] if single else losses,
         "metrics": metrics[0] if single else metrics,
         "steps_per_execution": steps_per_execution,
-        "jit_compile": bool(settings.jit_compile),
+        # Under JAX, jit_compile=False means op-by-op eager execution (a debugging mode, ~40x slower here): always jit.
+        "jit_compile": bool(settings.jit_compile) or keras.backend.backend() == "jax",
     }
     if not single:
         arguments["loss_weights"] = [float(output.loss_weight) for output in settings.outputs]
