@@ -47,9 +47,9 @@ class Measurement:
 
 def measure_here(payload: dict[str, Any]) -> dict[str, float]:
     """In a worker: build, compile and time the model on this process's backend (see the module text)."""
+    import keras
     import numpy as np
 
-    import keras
     from studio.model.build import build_model
     from studio.model.names import keras_model_name
     from studio.training.data import fit_to_model
@@ -88,8 +88,12 @@ def measure_here(payload: dict[str, Any]) -> dict[str, float]:
     if step_s < FAST_STEP_S:  # a fit's own overhead matters next to steps this short: one more fit, twice as long
         step_s = max(1e-6, (timed_fit(2) - second) / steps)
         overhead_s = max(0.0, second - steps * step_s)
-    return {"trace_s": max(0.0, first - second) + overhead_s, "step_s": step_s, "cost_s": time.perf_counter() - started,
-            "run_steps": run_steps}
+    return {
+        "trace_s": max(0.0, first - second) + overhead_s,
+        "step_s": step_s,
+        "cost_s": time.perf_counter() - started,
+        "run_steps": run_steps,
+    }
 
 
 @cache
@@ -97,8 +101,10 @@ def machine() -> str:
     """This machine as far as speed goes: CPU model, cores the process may use, and the library versions."""
     cpu = platform.processor()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name")) or cpu
+        cpu = (
+            next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+            or cpu
+        )
     except (OSError, StopIteration):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -161,8 +167,16 @@ class CalibrationStore:
             with self._connect() as connection:
                 connection.execute(
                     "INSERT OR REPLACE INTO measurement VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (key, machine(), backend, measurement.trace_s, measurement.step_s, measurement.cost_s,
-                     measurement.run_steps, time.time()),
+                    (
+                        key,
+                        machine(),
+                        backend,
+                        measurement.trace_s,
+                        measurement.step_s,
+                        measurement.cost_s,
+                        measurement.run_steps,
+                        time.time(),
+                    ),
                 )
         except sqlite3.Error:
             pass

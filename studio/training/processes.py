@@ -83,15 +83,22 @@ class BackendWorker:
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "studio.training.worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                pass_fds=(theirs.fileno(),),
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
             )
         theirs.close()
         self._connection = Connection(ours.detach())
         message = self.receive(READY_TIMEOUT_S)
         if message is None or message[0] != "ready":
             self.close()
-            raise WorkerGone(_("The {backend} worker did not start within {seconds} s").format(
-                backend=backend_name(self.backend), seconds=f"{READY_TIMEOUT_S:.0f}"))
+            raise WorkerGone(
+                _("The {backend} worker did not start within {seconds} s").format(
+                    backend=backend_name(self.backend), seconds=f"{READY_TIMEOUT_S:.0f}"
+                )
+            )
         self.info = message[1]
 
     def send(self, message: tuple) -> None:
@@ -120,8 +127,9 @@ class BackendWorker:
         code = self._process.poll() if self._process is not None else None
         self.close()
         return WorkerGone(
-            _("The {backend} training process stopped unexpectedly (exit code {code}); the next run starts a new one. "
-              "Its log: {log}").format(backend=backend_name(self.backend), code=code, log=self.log_path)
+            _(
+                "The {backend} training process stopped unexpectedly (exit code {code}); the next run starts a new one. Its log: {log}"
+            ).format(backend=backend_name(self.backend), code=code, log=self.log_path)
         )
 
     def close(self) -> None:
@@ -274,10 +282,16 @@ def choose_backend(job: TrainingJob, workers: WorkerSet, store: CalibrationStore
         return BackendChoice(best, _("the only backend that could train this model"), predicted)
     ratio = predicted[other] / max(predicted[best], 1e-9)
     cost = sum(measurement.cost_s for measurement in known.values())
-    reason = _("fastest on this machine for this model: {best} {best_s} s against {other} {other_s} s predicted for the "
-               "{steps} steps of this run ({ratio:.1f}x){measured}").format(
-        best=backend_name(best), best_s=f"{predicted[best]:.1f}", other=backend_name(other), other_s=f"{predicted[other]:.1f}",
-        steps=run_steps, ratio=ratio,
+    reason = _(
+        "fastest on this machine for this model: {best} {best_s} s against {other} {other_s} s predicted for the "
+        "{steps} steps of this run ({ratio:.1f}x){measured}"
+    ).format(
+        best=backend_name(best),
+        best_s=f"{predicted[best]:.1f}",
+        other=backend_name(other),
+        other_s=f"{predicted[other]:.1f}",
+        steps=run_steps,
+        ratio=ratio,
         measured=_("; measured just now in {seconds} s").format(seconds=f"{cost:.1f}") if fresh else _("; measured earlier"),
     )
     return BackendChoice(best, reason, predicted)
@@ -351,8 +365,14 @@ def run_in_worker(job: TrainingJob, workers: WorkerSet) -> None:
                 device = str(worker.info.get("device", "cpu"))
                 job.update(backend=choice.backend, backend_reason=choice.reason, device=device)
                 relay = _Relay(job, choice, device)
-                payload = {**_payload(job), "job_id": job.id, "run_id": job.run_id, "language": job.language,
-                           "record": job.request.observer is not None, "model_folder": folder}
+                payload = {
+                    **_payload(job),
+                    "job_id": job.id,
+                    "run_id": job.run_id,
+                    "language": job.language,
+                    "record": job.request.observer is not None,
+                    "model_folder": folder,
+                }
                 worker.send(("train", payload))
                 result = _pump(job, worker, relay)
             job.update(**{name: value for name, value in result.items() if name not in ("status", "message", "error", "model_path")})
@@ -373,4 +393,3 @@ def run_in_worker(job: TrainingJob, workers: WorkerSet) -> None:
                 job.record_end(status, error, ended_at)
             job.finish(status, message, error, ended_at)
             shutil.rmtree(folder, ignore_errors=True)
-

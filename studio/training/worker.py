@@ -163,8 +163,21 @@ def _train(payload: dict[str, Any], channel: Channel, current: Current) -> None:
                 model_path = str(path)
             except Exception as failure:  # noqa: BLE001 - the run's numbers still count without its model
                 logger.warning("the trained model could not be saved: %s", failure)
-    fields = ("status", "message", "error", "evaluation", "data_notes", "output_names", "dataset_summary",
-              "num_train_samples", "steps_per_execution", "best_epoch", "timings", "started", "finished")
+    fields = (
+        "status",
+        "message",
+        "error",
+        "evaluation",
+        "data_notes",
+        "output_names",
+        "dataset_summary",
+        "num_train_samples",
+        "steps_per_execution",
+        "best_epoch",
+        "timings",
+        "started",
+        "finished",
+    )
     result = {name: getattr(job, name) for name in fields}
     channel.send(("done", {**result, "model_path": model_path}))
 
