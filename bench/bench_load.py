@@ -92,8 +92,12 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU seconds (user + system) spent so far by the server, its children and its finished children."""
         times = self.ps.cpu_times()
-        return times.user + times.system + times.children_user + times.children_system + sum(
-            child.cpu_times().user + child.cpu_times().system for child in self._tree()[1:]
+        return (
+            times.user
+            + times.system
+            + times.children_user
+            + times.children_system
+            + sum(child.cpu_times().user + child.cpu_times().system for child in self._tree()[1:])
         )
 
     def stop(self) -> None:
@@ -120,9 +124,11 @@ async def _gallery(page, url: str) -> None:
 
 async def _builder(page, url: str) -> None:
     await _idle(page)
-    await page.locator('[class*="st-key-gallery-open-mnist_mlp"] button, [class*="st-key-gallery.open.mnist_mlp"] button').or_(
-        page.get_by_role("button", name="Open in builder").first
-    ).first.click()
+    await (
+        page.locator('[class*="st-key-gallery-open-mnist_mlp"] button, [class*="st-key-gallery.open.mnist_mlp"] button')
+        .or_(page.get_by_role("button", name="Open in builder").first)
+        .first.click()
+    )
     await page.wait_for_selector('[class*="st-key-builder-undo"], [class*="st-key-builder.undo"]', timeout=TIMEOUT_MS)
     await _idle(page)
 

@@ -1,7 +1,12 @@
-"""``python -m studio train SPEC [--epochs N] [--batch-size N] [--data NAME|FILE] --out DIR``: the app's
-training engine from the terminal, with a progress bar; writes model.keras, model.h5, history.csv
+"""``python -m studio train SPEC [--epochs N] [--batch-size N] [--data NAME|FILE] [--backend B] --out DIR``: the
+app's training engine from the terminal, with a progress bar; writes model.keras, model.h5, history.csv
 and run.json into DIR, and records the run in the run history (--runs-dir, $STUDIO_RUNS_DIR or the
-user's data folder)."""
+user's data folder).
+
+The command's own process runs TensorFlow. A run on that backend trains in a thread of it, as before; a run on
+another backend (``--backend jax``), or on the fastest one measured (``--backend fastest``), goes through the
+app's job queue to a worker process of that backend (:mod:`studio.training.processes`), and the summary says
+which backend trained it and why."""
 
 from __future__ import annotations
 
@@ -23,6 +28,17 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 BAR_WIDTH = 28
 # The training job's final status as the last line says it (the job keeps the English id).
 JOB_STATUSES = {"finished": N_("finished"), "stopped": N_("stopped"), "failed": N_("failed")}
+# What a run is doing before its first step (the job's progress phase is an English id), as the progress line says it.
+PHASES = {
+    "waiting": N_("waiting"),
+    "measuring the backends": N_("measuring which backend trains this model faster (once per model)"),
+    "starting the worker": N_("starting the training process of its backend"),
+    "building the model": N_("building the model"),
+    "loading data": N_("loading data"),
+    "evaluating": N_("evaluating"),
+    "saving the run": N_("saving the run"),
+}
+BACKEND_CHOICES = ("fastest", "tensorflow", "jax")  # studio.training.backends.CHOICES (not imported: the parser stays cheap)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--autoencoder", action="store_true", help=_("with a data FILE: the target of each sample is its input"))
     parser.add_argument("--max-samples", type=positive_int, help=_("train on at most this many samples (quick runs)"))
     parser.add_argument("--offline", action="store_true", help=_("do not try to download datasets; use the shipped MNIST sample"))
+    parser.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        help=_(
+            "the Keras backend that trains: tensorflow, jax, or fastest (both measured on this machine once per model, "
+            "then remembered); default: the compile settings' (--settings, else $KFS_TRAINING_BACKEND, else fastest)"
+        ),
+    )
     parser.add_argument(
         "--runs-dir",
         metavar="DIR",
@@ -70,8 +94,8 @@ def _settings(args: argparse.Namespace, spec: Any, data_key: str | None, code_se
             print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     else:
         settings = default_settings(spec, data_key)
-    for name in ("epochs", "batch_size", "learning_rate", "validation_split", "seed"):
-        if getattr(args, name) is not None:
+    for name in ("epochs", "batch_size", "learning_rate", "validation_split", "seed", "backend"):
+        if getattr(args, name, None) is not None:
             setattr(settings, name, getattr(args, name))
     try:
         settings.validate(num_outputs=len(spec.outputs))
@@ -135,7 +159,7 @@ def _progress_line(job: Any) -> str:
     snapshot = job.snapshot()
     progress = snapshot.progress
     if progress.phase != "training":
-        return f"{_(progress.phase)} ..."
+        return f"{_(PHASES[progress.phase]) if progress.phase in PHASES else progress.phase} ..."
     filled = int(progress.fraction * BAR_WIDTH)
     last = snapshot.batches[-1] if snapshot.batches else {}
     eta = _("ETA {seconds:.0f} s").format(seconds=progress.eta_s) if progress.eta_s is not None else ""
@@ -204,6 +228,9 @@ def save_run(job: Any, out: Path) -> list[Path]:
         "train_samples": job.num_train_samples,
         "steps_per_execution": job.steps_per_execution,
         "best_epoch": job.best_epoch,
+        "backend": job.backend,
+        "backend_reason": job.backend_reason,
+        "device": job.device,
         "notes": job.data_notes,
         "final_metrics": {k: v for k, v in (epochs[-1] if epochs else {}).items() if k not in ("wall", "time")},
         "test": job.evaluation.to_dict() if job.evaluation else None,
@@ -230,11 +257,57 @@ def _say_where_recorded(recorder: Any, run_id: str) -> None:
         )
 
 
+def _train_here(request: Any) -> Any:
+    """Train in a thread of this process (its backend, TensorFlow) while the progress is drawn; returns the ended job."""
+    from studio.training.job import TrainingJob
+    from studio.training.worker import device_info
+
+    job = TrainingJob(request)
+    job.update(backend_reason=_("chosen in the compile settings"), device=str(device_info().get("device", "cpu")))
+    context = contextvars.copy_context()  # the worker speaks the CLI's language (set in this thread's context)
+    worker = threading.Thread(target=context.run, args=(job.run,), name="studio-train", daemon=True)
+    worker.start()
+    _watch(job)
+    worker.join()
+    return job
+
+
+def _train_in_worker(request: Any) -> Any:
+    """Train in a worker process of the chosen backend (measured first for "fastest"), through a one-slot job queue."""
+    from studio.training.queue import JobRegistry
+
+    registry = JobRegistry(workers=1, processes=True)
+    try:
+        job = registry.submit(request)  # keeps this thread's language, and speaks it in the worker
+        _watch(job)
+        job.done.wait()
+    finally:
+        registry.shutdown()
+    return job
+
+
+def process_backend() -> str:
+    """The Keras backend of this process (TensorFlow, unless KERAS_BACKEND says otherwise)."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def backend_summary(job: Any) -> str:
+    """'backend: JAX on cpu (chosen in the compile settings)'."""
+    from studio.training.backends import backend_name
+
+    return _("backend: {backend} on {device} ({reason})").format(
+        backend=backend_name(job.backend), device=job.device, reason=job.backend_reason
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train in a worker thread, show progress, write the files; exit 2 with one message on bad input."""
+    """Train (here, or in a worker process of another backend), show progress, write the files; exit 2 with one message
+    on bad input."""
     from studio.runs.recorder import RunRecorder
     from studio.runs.store import RunStore, runs_dir
-    from studio.training.job import FAILED, TrainingJob
+    from studio.training.job import FAILED
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -246,12 +319,8 @@ def run(args: argparse.Namespace) -> int:
         raise _bad_input(
             _("Cannot record runs in '{runs_dir}': {error}; pass --runs-dir DIR").format(runs_dir=runs_dir(args.runs_dir), error=error)
         ) from error
-    job = TrainingJob(request)
-    context = contextvars.copy_context()  # the worker speaks the CLI's language (set in this thread's context)
-    worker = threading.Thread(target=context.run, args=(job.run,), name="studio-train", daemon=True)
-    worker.start()
-    _watch(job)
-    worker.join()
+    here = request.settings.backend == process_backend()
+    job = _train_here(request) if here else _train_in_worker(request)
     if job.status == FAILED and (job.model is None or not job.log.epochs()):
         raise _bad_input(job.error or _("training failed"))
     summary = job.dataset_summary
@@ -266,6 +335,7 @@ def run(args: argparse.Namespace) -> int:
     _say_where_recorded(request.observer, job.run_id)
     if job.evaluation:
         print(_("test: {metrics}").format(metrics=_metric_text(job.evaluation.metrics)))
+    print(backend_summary(job))
     if job.status == FAILED:
         print(_("error: {error}").format(error=job.error), file=sys.stderr)
         return EXIT_BAD_INPUT

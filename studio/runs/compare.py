@@ -124,3 +124,78 @@ def compare_runs(store: RunStore, first_id: str, second_id: str) -> RunCompariso
         settings=diff_values(first.settings, second.settings, "setting"),
         dataset=diff_values(first.dataset, second.dataset, "dataset"),
     )
+
+
+# --- the backend a run trained on, and training it again on the other one --------------------------------------------
+
+# Keys the training job adds to a run's settings (the choice itself is the setting ``backend``); runs recorded before
+# backends could be chosen have none of them.
+BACKEND_KEYS = ("backend_used", "backend_reason", "device")
+OTHER_BACKEND = {"tensorflow": "jax", "jax": "tensorflow"}
+USER_FILE_SOURCE = "user file"  # studio.training.dataset_base.USER_FILE: the data was uploaded, and is not kept
+OFFLINE_SOURCE = "offline sample"  # studio.training.dataset_base.OFFLINE_SAMPLE
+
+
+@dataclass(frozen=True)
+class RunBackend:
+    """Which Keras backend trained a run, on which device and why; None where the record does not say."""
+
+    backend: str | None
+    device: str | None
+    reason: str | None
+    choice: str | None  # the setting: fastest, tensorflow or jax
+
+    @property
+    def other(self) -> str | None:
+        """The backend to train on again for a comparison, or None when this run's backend is not known."""
+        return OTHER_BACKEND.get(self.backend or "")
+
+
+def run_backend(settings: dict[str, Any]) -> RunBackend:
+    """What a run's recorded settings say about its backend."""
+
+    def text(name: str) -> str | None:
+        value = settings.get(name)
+        return str(value) if isinstance(value, str) and value else None
+
+    return RunBackend(text("backend_used"), text("device"), text("backend_reason"), text("backend"))
+
+
+def rerun_settings(settings: dict[str, Any], backend: str) -> dict[str, Any]:
+    """A run's compile settings as plain data to train it again on ``backend`` (what the job recorded is left out)."""
+    again = {name: value for name, value in plain(settings).items() if name not in BACKEND_KEYS}
+    again["backend"] = backend
+    return again
+
+
+@dataclass(frozen=True)
+class RerunData:
+    """The data to train a run again on: a dataset key, and whether the run used the offline sample."""
+
+    key: str | None
+    prefer_offline: bool = False
+
+    @property
+    def available(self) -> bool:
+        """Whether the data can be had again (an uploaded file is not kept)."""
+        return self.key is not None
+
+
+def rerun_data(dataset: dict[str, Any]) -> RerunData:
+    """The data a run was trained on, as a dataset key to load again (None for an uploaded file)."""
+    key = dataset.get("key")
+    if not isinstance(key, str) or not key or key.startswith("file:") or dataset.get("source") == USER_FILE_SOURCE:
+        return RerunData(None)
+    return RerunData(key, prefer_offline=dataset.get("source") == OFFLINE_SOURCE)
+
+
+def run_speed(record: RunRecord) -> dict[str, float]:
+    """How long a run's fit took, from its per-epoch history: ``fit_seconds`` (every epoch), ``first_epoch_seconds``
+    (with the compiling of the train step) and ``later_epoch_seconds`` (the mean of the others); only what is known."""
+    times = [float(row["epoch_time_s"]) for row in record.history if isinstance(row.get("epoch_time_s"), (int, float))]
+    if not times:
+        return {}
+    speed = {"fit_seconds": sum(times), "first_epoch_seconds": times[0]}
+    if len(times) > 1:
+        speed["later_epoch_seconds"] = sum(times[1:]) / len(times[1:])
+    return speed

@@ -57,14 +57,17 @@ def measure_here(payload: dict[str, Any]) -> dict[str, float]:
     from studio.training.job import validation_split, with_unique_output_names
     from studio.training.pacing import one_or_list, pacing_for
     from studio.training.settings import compile_arguments
+    from studio.training.worker import cached_dataset
 
     started = time.perf_counter()
     spec, settings = payload["spec"], payload["settings"]
     keras.utils.set_random_seed(settings.seed)
     model = build_model(spec)
-    dataset = payload.get("dataset") or load_dataset(
-        payload.get("dataset_key") or "", seed=settings.seed, prefer_offline=payload.get("prefer_offline", False)
+    dataset = payload.get("dataset") or cached_dataset(
+        payload.get("dataset_key") or "", settings.seed, payload.get("prefer_offline", False)
     )
+    if dataset is None:
+        dataset = load_dataset(payload.get("dataset_key") or "", seed=settings.seed)  # raises with the reason
     data = fit_to_model(dataset, model, list(spec.inputs), list(spec.outputs), settings.losses())
     model = with_unique_output_names(model, list(spec.outputs))
     model.name = keras_model_name(model.name)

@@ -193,7 +193,7 @@ class WorkerSet:
     def running(self) -> dict[str, dict[str, Any]]:
         """Backend -> what its running worker reported (pid, version, device)."""
         with self._lock:
-            return {backend: dict(worker.info) for backend, worker in self._workers.items() if worker.alive()}
+            return {backend: dict(worker.info) for backend, worker in self._workers.items() if worker.alive() and worker.info}
 
     def close(self) -> None:
         """End every worker."""
