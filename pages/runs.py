@@ -1,4 +1,5 @@
-"""Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, delete.
+"""Runs: every training run kept (SQLite index + files); overlay curves, see what differs, reopen, train again on
+the other backend (and compare the two), delete.
 
 The page only reads the store: each training job records its own run (see components.training.jobs).
 Other sessions' running runs are listed without live controls and without their job ids."""
@@ -13,8 +14,18 @@ from components.bootstrap import run_inside_app
 run_inside_app()  # before the heavy imports below
 
 from components import state
-from components.runs.store import run_store
-from components.runs.view import PICKED, RUN_SELECTED, render_comparison, render_details, render_overlay, run_label, runs_table
+from components.runs.store import run_backends, run_store
+from components.runs.view import (
+    PICKED,
+    RUN_SELECTED,
+    pick_train_again,
+    render_comparison,
+    render_details,
+    render_overlay,
+    render_train_again_status,
+    run_label,
+    runs_table,
+)
 from components.text import code
 from components.training.jobs import render_admin_access, run_owners
 from studio.i18n import _
@@ -39,8 +50,10 @@ def main() -> None:
         render_admin_access()
         return
     owners = run_owners()
-    st.dataframe(runs_table(runs, owners), hide_index=True, key="runs.table")
     labels = {run.id: run_label(run) for run in runs}
+    pick_train_again(labels)  # before the status, which forgets the run trained again once it has said how it ended
+    render_train_again_status(labels)
+    st.dataframe(runs_table(runs, owners, run_backends(store, list(labels))), hide_index=True, key="runs.table")
     st.session_state[PICKED] = [run_id for run_id in st.session_state.get(PICKED, []) if run_id in labels]
     picked = st.multiselect(
         _("Runs to compare (curves of all chosen runs; what differs between exactly two)"),

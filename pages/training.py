@@ -33,6 +33,7 @@ from studio.training.settings import CompileSettings, SettingsError, default_set
 
 MESSAGE = "train.message"  # (kind, text) shown once above the buttons
 RUN_NAME = "train.run_name"  # what other users see of this session's runs on the Runs page (optional)
+WARMED = "train.warmed"  # True once this session asked the registry to start its worker processes
 POLL_SECONDS = 1.0
 
 
@@ -130,6 +131,9 @@ def main() -> None:
     """The training page."""
     state.init_state()
     st.title(_("Train"))
+    if not st.session_state.get(WARMED):
+        job_registry().warm()  # starts the backends' worker processes in the background: the next Train starts at once
+        st.session_state[WARMED] = True
     spec = state.current_spec()
     model = _prerequisites(spec)
     access = job_access()

@@ -145,7 +145,7 @@ def test_fastest_uses_the_measurement_kept_for_the_model_and_says_why(tmp_path):
     request = request_for("autoencoder", FASTEST, "mnist_autoencoder", epochs=5)
     job = TrainingJob(request)
     store = CalibrationStore(tmp_path / "calibration.sqlite")
-    key = calibration_key(request.spec, request.settings, "mnist_autoencoder/offline")
+    key = calibration_key(request.spec, request.settings, "mnist_autoencoder/offline", request.max_train_samples)
     store.put(key, TENSORFLOW, Measurement(trace_s=2.0, step_s=0.08, cost_s=3.0, run_steps=50))
     store.put(key, JAX, Measurement(trace_s=3.0, step_s=0.21, cost_s=9.0, run_steps=50))
     choice = choose_backend(job, WorkerSet(), store)  # both kept: nothing is started or measured

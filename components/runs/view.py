@@ -1,6 +1,7 @@
 """The Runs page's pieces: the run table, the overlaid curves of chosen runs, what differs between two
-runs, and one run's details (files, reopen in the builder, delete; Stop only for this session's own running
-run, or for any with the teacher token). Other sessions' running runs show no live controls and no job id:
+runs (with their backends and how long they took), and one run's details (its backend, files, reopen in
+the builder, train it again on the other backend, delete; Stop only for this session's own running run,
+or for any with the teacher token). Other sessions' running runs show no live controls and no job id:
 only the run name their owner chose (or "anonymous")."""
 
 from __future__ import annotations
@@ -13,18 +14,27 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import state
+from components.runs.store import run_store
 from components.text import md, plotly_text
-from components.training.jobs import RunOwner, control_run, is_admin, watch_run
+from components.training.jobs import RunOwner, control_run, current_job, is_admin, start_job, watch_run
+from components.training.progress import device_label, progress_text
+from components.training.settings import BACKEND_HELP
 from studio.graph.spec import SpecError, spec_from_dict
 from studio.i18n import N_, _, ngettext
-from studio.runs.compare import Difference, RunComparison, kind_label
+from studio.runs.compare import Difference, RunBackend, RunComparison, kind_label, rerun_data, rerun_settings, run_backend, run_speed
 from studio.runs.history import history_csv
-from studio.runs.store import RunRecord, RunStore, RunSummary, run_error_text
+from studio.runs.store import RunRecord, RunStore, RunStoreError, RunSummary, run_error_text
+from studio.training.backends import backend_name, check_choice
+from studio.training.job import FAILED, TrainingRequest
+from studio.training.settings import SettingsError, settings_from_dict
 
 PICKED = "runs.pick"
 METRIC = "runs.metric"
 RUN_SELECTED = "runs.selected"
 CONFIRM_DELETE = "runs.confirm_delete"
+TRAIN_AGAIN = "runs.train_again.pending"  # session state: {"source", "run_id", "backend"} of the run this session trains again
+TRAIN_RUN_NAME = "train.run_name"  # the Train page's run name (pages/training.py RUN_NAME), also used for runs started here
+POLL_SECONDS = 1.0
 STATUS_ICONS = {
     "completed": ":material/check_circle:",
     "stopped": ":material/stop_circle:",
@@ -34,6 +44,12 @@ STATUS_ICONS = {
 STATUS_NAMES = {"completed": N_("completed"), "stopped": N_("stopped"), "failed": N_("failed"), "running": N_("running")}
 # The comparison's sections: (title, table key).
 SECTIONS = ((N_("Architecture"), "architecture"), (N_("Settings"), "settings"), (N_("Data"), "data"))
+# How long a run's fit took (studio.runs.compare.run_speed keeps stable keys), as rows of the comparison's table.
+SPEED_LABELS = {
+    "fit_seconds": N_("fit seconds"),
+    "first_epoch_seconds": N_("first epoch seconds (with compiling)"),
+    "later_epoch_seconds": N_("seconds per later epoch"),
+}
 
 
 def _when(seconds: float | None) -> str:
@@ -59,9 +75,18 @@ def _headline_metrics(run: RunSummary) -> dict[str, float]:
     return {name: value for name, value in values.items() if isinstance(value, (int, float))}
 
 
-def runs_table(runs: list[RunSummary], owners: dict[str, RunOwner] | None = None) -> pd.DataFrame:
-    """One row per run: status, model, whose (as far as the owner allowed), data, epochs, time, test metrics, error."""
-    owners = owners or {}
+def backend_label(backend: RunBackend | None) -> str:
+    """'JAX · CPU' for a run that recorded its backend; '—' for one that did not (recorded before the choice existed)."""
+    if backend is None or backend.backend is None:
+        return "—"
+    return f"{backend_name(backend.backend)} · {device_label(backend.device)}" if backend.device else backend_name(backend.backend)
+
+
+def runs_table(
+    runs: list[RunSummary], owners: dict[str, RunOwner] | None = None, backends: dict[str, RunBackend] | None = None
+) -> pd.DataFrame:
+    """One row per run: status, model, whose (as far as the owner allowed), data, epochs, time, backend, test metrics, error."""
+    owners, backends = owners or {}, backends or {}
     rows = []
     for run in runs:
         row = {
@@ -71,6 +96,7 @@ def runs_table(runs: list[RunSummary], owners: dict[str, RunOwner] | None = None
             _("started"): _when(run.started_at),
             _("seconds"): round(run.duration_seconds, 1) if run.duration_seconds is not None else None,
             _("epochs"): run.epochs,
+            _("backend"): backend_label(backends.get(run.id)),
             _("data"): run.dataset.get("name") or run.dataset.get("key") or "",
             **_headline_metrics(run),
             _("problem"): run.error or "",
@@ -124,10 +150,20 @@ def differences_table(differences: list[Difference]) -> pd.DataFrame:
     )
 
 
+def comparison_numbers(first: RunRecord, second: RunRecord) -> pd.DataFrame:
+    """Test metrics and how long the fit took, run A against run B (rows only for what either run has)."""
+    columns = {}
+    for name, record in (("A", first), ("B", second)):
+        speed = {_(SPEED_LABELS[key]): value for key, value in run_speed(record).items() if key in SPEED_LABELS}
+        columns[name] = {**_headline_metrics(record), **speed}
+    return pd.DataFrame(columns)
+
+
 def render_comparison(comparison: RunComparison) -> None:
-    """What differs between two runs: architecture (by layer id), settings, data, and the test metrics."""
+    """What differs between two runs: architecture (by layer id), settings, data, and the test metrics and fit times."""
     st.subheader(_("What differs"))
-    st.caption(f"A: {md(run_label(comparison.first))}  \nB: {md(run_label(comparison.second))}")
+    first, second = (backend_label(run_backend(record.settings)) for record in (comparison.first, comparison.second))
+    st.caption(f"A: {md(run_label(comparison.first))} · {md(first)}  \nB: {md(run_label(comparison.second))} · {md(second)}")
     found = {"architecture": comparison.architecture, "settings": comparison.settings, "data": comparison.dataset}
     for title, name in SECTIONS:
         differences = found[name]
@@ -137,9 +173,9 @@ def render_comparison(comparison: RunComparison) -> None:
             st.dataframe(differences_table(differences), hide_index=True, key=f"runs.diff.{name}")
         else:
             st.markdown(_("**{section}** · the same").format(section=_(title)))
-    metrics = {"A": _headline_metrics(comparison.first), "B": _headline_metrics(comparison.second)}
-    if metrics["A"] or metrics["B"]:
-        st.dataframe(pd.DataFrame(metrics), key="runs.diff.metrics")
+    numbers = comparison_numbers(comparison.first, comparison.second)
+    if not numbers.empty:
+        st.dataframe(numbers, key="runs.diff.metrics")
 
 
 def _open_in_builder(record: RunRecord) -> None:
@@ -195,13 +231,139 @@ def render_live_controls(record: RunRecord, owner: RunOwner | None) -> bool:
     return owner.mine
 
 
+def backend_sentence(backend: RunBackend) -> str:
+    """'Backend: **JAX** on CPU · <why>' for a run, or that its record does not say."""
+    if backend.backend is None:
+        return _("Backend: not recorded for this run (it trained before the backend could be chosen, or in the app's own process).")
+    return _("Backend: **{backend}** on {device} · {reason}").format(
+        backend=backend_name(backend.backend), device=device_label(backend.device), reason=md(backend.reason or "—")
+    )
+
+
+def _train_again(run_id: str, backend: str) -> None:
+    """Callback: queue the run's spec, settings and data again with only the backend changed (this session's run)."""
+    job = current_job()
+    if job is not None and job.active:
+        state.notify(_("A run of this session is still going: stop it or wait for it to finish, then train again."), "warning")
+        return
+    try:
+        record = run_store().get_run(run_id)
+        spec = spec_from_dict(record.spec)
+        settings = settings_from_dict(rerun_settings(record.settings, backend))
+    except (RunStoreError, SpecError, SettingsError) as error:
+        state.notify(_("Run {run} cannot be trained again: {error}").format(run=run_id, error=error), "error")
+        return
+    data = rerun_data(record.dataset)
+    request = TrainingRequest(spec, settings, dataset_key=data.key, prefer_offline=data.prefer_offline)
+    job = start_job(request, run_name=st.session_state.get(TRAIN_RUN_NAME))
+    st.session_state[TRAIN_AGAIN] = {"source": run_id, "run_id": job.run_id, "backend": backend}
+    state.notify(
+        _("Training run {run} again on {backend}: both runs are compared below once the new one starts.").format(
+            run=run_id, backend=backend_name(backend)
+        ),
+        "info",
+    )
+
+
+def _train_again_refusal(record: RunRecord, backend: str) -> str | None:
+    """Why this run cannot be trained again on ``backend`` now (not installed, uploaded data, a run going), or None."""
+    problem = check_choice(backend)
+    if problem:
+        return problem
+    if not rerun_data(record.dataset).available:
+        return _("Its data was an uploaded file, which is not kept: train it on the other backend from the Train page instead.")
+    job = current_job()
+    if job is not None and job.active:
+        return _("A run of this session is still going: stop it or wait for it to finish, then train again.")
+    return None
+
+
+def render_train_again(record: RunRecord) -> None:
+    """A button that trains this run again on the other backend (same spec, settings and data), or why it cannot."""
+    backend = run_backend(record.settings)
+    if record.status == "running" or backend.other is None:
+        return  # still training, or a run that does not say which backend trained it (see backend_sentence)
+    reason = _train_again_refusal(record, backend.other)
+    st.button(
+        _("Train again on {backend}").format(backend=backend_name(backend.other)),
+        key="runs.train_again",
+        on_click=_train_again,
+        args=(record.id, backend.other),
+        disabled=reason is not None,
+        icon=":material/compare_arrows:",
+        help=_("Same model, settings and data; only the backend changes. Both runs are then compared on this page. {about}").format(
+            about=_(BACKEND_HELP)
+        ),
+    )
+    if reason:
+        st.caption(md(reason))
+
+
+def pick_train_again(labels: dict[str, str]) -> None:
+    """Once the run trained again is recorded, choose it and its source for the comparison (call before the picker)."""
+    pending = st.session_state.get(TRAIN_AGAIN)
+    if pending and not pending.get("picked") and pending["run_id"] in labels:
+        st.session_state[PICKED] = [run_id for run_id in (pending["source"], pending["run_id"]) if run_id in labels]
+        pending["picked"] = True
+
+
+def render_train_again_status(labels: dict[str, str]) -> None:
+    """How the run this session trains again is doing; the page is drawn again when it is recorded and when it ends."""
+    pending = st.session_state.get(TRAIN_AGAIN)
+    if not pending:
+        return
+    run_id, recorded = pending["run_id"], pending["run_id"] in labels
+    job = control_run(run_id)
+    if job is None:
+        st.session_state.pop(TRAIN_AGAIN, None)
+        return
+    was_active = job.active
+
+    @st.fragment(run_every=POLL_SECONDS if was_active else None)
+    def live() -> None:
+        current = control_run(run_id)
+        if current is None:
+            return
+        current.touch()
+        backend = backend_name(pending["backend"])
+        if current.active:
+            st.info(
+                _("Training run {run} again on {backend}: {progress}").format(
+                    run=pending["source"], backend=backend, progress=progress_text(current, current.snapshot())
+                ),
+                icon=":material/compare_arrows:",
+            )
+            if not recorded and run_store().has_run(run_id):
+                st.rerun()  # the whole page: the new run joins the list and the comparison
+        elif was_active:
+            st.rerun()
+        elif current.status == FAILED:
+            st.error(
+                _("Training run {run} again on {backend} failed: {error}").format(
+                    run=pending["source"], backend=backend, error=md(current.error)
+                )
+            )
+        else:
+            st.success(
+                _("Trained run {run} again on {backend}: the two runs are compared below.").format(run=pending["source"], backend=backend),
+                icon=":material/check_circle:",
+            )
+
+    live()
+    if not was_active:
+        st.session_state.pop(TRAIN_AGAIN, None)  # said once
+
+
 def render_details(store: RunStore, record: RunRecord, owner: RunOwner | None = None) -> None:
-    """One run: status, problem, files to download, reopen in the builder, delete (live controls only for its owner)."""
+    """One run: status, problem, backend, files to download, reopen in the builder, train again on the other backend,
+    delete (live controls only for its owner)."""
     epochs = ngettext("{count} epoch", "{count} epochs", record.epochs or 0).format(count=record.epochs or 0)
     st.markdown(f"{STATUS_ICONS.get(record.status, '')} **{md(record.name)}** · {status_name(record.status)} · {epochs} · `{record.id}`")
     if record.error:
         st.error(md(run_error_text(record.error)))
+    st.caption(backend_sentence(run_backend(record.settings)), help=_(BACKEND_HELP))
     may_change = render_live_controls(record, owner)
+    render_train_again(record)
     columns = st.columns(4)
     if columns[0].button(_("Open in builder"), key="runs.open", icon=":material/account_tree:"):
         _open_in_builder(record)

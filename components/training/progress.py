@@ -1,18 +1,23 @@
 """Status of a training job: queue position, a progress bar with epoch, batch, samples/s and ETA,
-and the final message (finished, stopped, failed with its error)."""
+which Keras backend trains it, on which device and why, and the final message (finished, stopped,
+failed with its error)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components.text import md
+from components.training.settings import BACKEND_HELP
 from studio.i18n import N_, _, ngettext
+from studio.training.backends import backend_name
 from studio.training.callbacks import LogSnapshot
 from studio.training.job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, STOPPING, TrainingJob
 
 # What a run is doing (Progress.phase is an id the job sets; these are shown).
 PHASES = {
     "waiting": N_("Waiting ..."),
+    "measuring the backends": N_("Measuring which backend trains this model faster (a few seconds, once per model) ..."),
+    "starting the worker": N_("Starting the training process of its backend ..."),
     "building the model": N_("Building the model ..."),
     "loading data": N_("Loading data ..."),
     "training": N_("Training ..."),
@@ -47,6 +52,31 @@ def progress_text(job: TrainingJob, snapshot: LogSnapshot) -> str:
     )
 
 
+# Phases in which the job does not know its backend yet (in a worker process it is set once the worker is leased).
+BACKEND_NOT_YET = ("waiting", "measuring the backends", "starting the worker", QUEUED)
+
+
+def device_label(device: str | None) -> str:
+    """'cpu' -> 'CPU'; 'gpu:<name>' -> 'GPU (<name>)'; unknown -> '—'."""
+    if not device:
+        return "—"
+    if device == "cpu":
+        return _("CPU")
+    platform, _separator, name = device.partition(":")
+    return f"{platform.upper()} ({name})" if name else platform.upper()
+
+
+def backend_text(job: TrainingJob, snapshot: LogSnapshot) -> str | None:
+    """'Backend: **JAX** on CPU · <why>', once the job knows its backend (None before, and for a run that never started)."""
+    if job.status == QUEUED or snapshot.progress.phase in BACKEND_NOT_YET:
+        return None
+    if job.status not in (RUNNING, STOPPING) and not (snapshot.batches or snapshot.epochs):
+        return None  # ended before training began: the backend fields were never set
+    return _("Backend: **{backend}** on {device} · {reason}").format(
+        backend=backend_name(job.backend), device=device_label(job.device), reason=md(job.backend_reason)
+    )
+
+
 def _queued_text(job: TrainingJob, queue_position: int | None) -> str:
     """Where a queued run stands: its place in line, how many train at once, and when it should start."""
     from components.training.jobs import job_registry
@@ -64,6 +94,12 @@ def _queued_text(job: TrainingJob, queue_position: int | None) -> str:
     return f"{place} {at_once} {when}"
 
 
+def _render_backend(job: TrainingJob, snapshot: LogSnapshot) -> None:
+    text = backend_text(job, snapshot)
+    if text:
+        st.caption(text, help=_(BACKEND_HELP))
+
+
 def render_status(job: TrainingJob, snapshot: LogSnapshot, queue_position: int | None) -> None:
     """Draw the job's state; never raises for a job in any status."""
     status = job.status
@@ -74,6 +110,7 @@ def render_status(job: TrainingJob, snapshot: LogSnapshot, queue_position: int |
         text = progress_text(job, snapshot)
         label = text if status == RUNNING else _("Stopping after the current batch ... {progress}").format(progress=text)
         st.progress(snapshot.progress.fraction, text=label)
+        _render_backend(job, snapshot)
         if job.steps_per_execution > 1:
             st.caption(
                 _("{count} batches per compiled step (Keras `steps_per_execution`): the charts update per group.").format(
@@ -81,6 +118,7 @@ def render_status(job: TrainingJob, snapshot: LogSnapshot, queue_position: int |
                 )
             )
         return
+    _render_backend(job, snapshot)
     progress = snapshot.progress
     done = len(job.log.epochs())
     summary = ngettext(" after {count} complete epoch", " after {count} complete epochs", done).format(count=done) if done else ""

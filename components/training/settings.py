@@ -1,6 +1,7 @@
 """Training page widgets: the data choice (with its source, a preview and why it is this model's default;
 for a modified example model, what of the tutorial's data and settings no longer fits) and the compile
-settings per output. Each takes plain data and returns plain data; widget keys start with ``train.``."""
+settings per output (and the Keras backend that trains it). Each takes plain data and returns plain data;
+widget keys start with ``train.``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from components.text import md
 from studio.graph.spec import GraphSpec
 from studio.i18n import N_, _
 from studio.limits import describe, limits
+from studio.training.backends import CHOICES, FASTEST, backend_name, check_choice, installed_backends
 from studio.training.data import preview, read_user_data
 from studio.training.datasets import DATASET_CHOICES, DataError, Dataset, load_dataset
 from studio.training.default_data import explain_default_data
@@ -34,6 +36,11 @@ PREVIEW_COLUMNS = {
     "first values": N_("first values"),
 }
 PREVIEW_ROLES = {"input": N_("input"), "target": N_("target")}
+BACKEND_HELP = N_(  # shown with _(BACKEND_HELP) next to the backend choice and the backend a run trained on
+    "Keras 3 runs the same model on several backends. On a CPU, dense models usually train faster under JAX, "
+    "convolutions under TensorFlow. **fastest (measured)** measures both on this machine once per model "
+    "(a few seconds), then remembers which one was faster."
+)
 
 
 @dataclass
@@ -192,6 +199,34 @@ def _output_settings(output: OutputSettings, index: int, token: str) -> OutputSe
     return OutputSettings(output.name, loss, float(weight), list(metrics), bool(logits))
 
 
+def backend_options(current: str) -> tuple[list[str], list[str]]:
+    """The backend choices offered here (fastest and the installed backends) and why any other cannot be used."""
+    installed = installed_backends()
+    options = [choice for choice in CHOICES if choice == FASTEST or choice in installed]
+    refused = [check_choice(choice) for choice in CHOICES if choice not in options]
+    if current not in options and current not in CHOICES:
+        refused.append(check_choice(current))
+    return options, [problem for problem in refused if problem]
+
+
+def render_backend_choice(current: str, token: str, disabled: bool = False) -> str:
+    """The Keras backend that trains the model: fastest (measured) or one of the installed backends."""
+    options, refused = backend_options(current)
+    left, right = st.columns([2, 3])
+    backend = left.selectbox(
+        _("Backend"),
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=backend_name,
+        key=f"train.backend.{token}",
+        disabled=disabled,
+        help=_(BACKEND_HELP),
+    )
+    for problem in refused:
+        right.caption(md(problem))
+    return str(backend)
+
+
 def render_compile_settings(defaults: CompileSettings, token: str, disabled: bool = False) -> CompileSettings:
     """Optimizer, per-output loss/weight/metrics, batch size, epochs, split and the advanced options."""
     with st.container(border=True):
@@ -216,6 +251,7 @@ def render_compile_settings(defaults: CompileSettings, token: str, disabled: boo
             key=f"train.validation_split.{token}",
             disabled=disabled,
         )
+        backend = render_backend_choice(defaults.backend, token, disabled=disabled)
         outputs = [_output_settings(output, index, token) for index, output in enumerate(defaults.outputs)]
         with st.expander(_("More options")):
             more = st.columns(4)
@@ -250,4 +286,7 @@ def render_compile_settings(defaults: CompileSettings, token: str, disabled: boo
         patience=int(patience),
         best_checkpoint=bool(best),
         steps_per_execution=int(steps),
+        jit_compile=defaults.jit_compile,
+        validation_batch_size=defaults.validation_batch_size,
+        backend=backend,
     )

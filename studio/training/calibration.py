@@ -53,11 +53,11 @@ def measure_here(payload: dict[str, Any]) -> dict[str, float]:
     from studio.model.build import build_model
     from studio.model.names import keras_model_name
     from studio.training.data import fit_to_model
+    from studio.training.data_cache import cached_dataset
     from studio.training.datasets import load_dataset
     from studio.training.job import validation_split, with_unique_output_names
     from studio.training.pacing import one_or_list, pacing_for
     from studio.training.settings import compile_arguments
-    from studio.training.worker import cached_dataset
 
     started = time.perf_counter()
     spec, settings = payload["spec"], payload["settings"]
@@ -71,8 +71,9 @@ def measure_here(payload: dict[str, Any]) -> dict[str, float]:
     data = fit_to_model(dataset, model, list(spec.inputs), list(spec.outputs), settings.losses())
     model = with_unique_output_names(model, list(spec.outputs))
     model.name = keras_model_name(model.name)
-    x_train, _ = validation_split(data.x_train, settings.validation_split)
-    y_train, _ = validation_split(data.y_train, settings.validation_split)
+    limit = payload.get("max_train_samples") or None  # as the job does: the first samples, before the split
+    x_train, _ = validation_split([a[:limit] for a in data.x_train], settings.validation_split)
+    y_train, _ = validation_split([a[:limit] for a in data.y_train], settings.validation_split)
     spe, _ = pacing_for(model, x_train, settings.batch_size, settings.epochs, settings.steps_per_execution)
     run_steps = max(1, math.ceil(len(x_train[0]) / settings.batch_size)) * settings.epochs
     model.compile(**compile_arguments(settings, steps_per_execution=spe))
@@ -120,7 +121,7 @@ def machine() -> str:
     return f"{cpu}|{cores} cores|{platform.machine()}|{' '.join(versions)}"
 
 
-def calibration_key(spec: Any, settings: Any, data_key: str) -> str:
+def calibration_key(spec: Any, settings: Any, data_key: str, max_train_samples: int | None = None) -> str:
     """The key of a measurement: the model without its layout, the settings that change speed (steps per
     execution follow from epochs and the split), the data."""
     content = {
@@ -133,6 +134,7 @@ def calibration_key(spec: Any, settings: Any, data_key: str) -> str:
         "epochs": settings.epochs,
         "validation_split": settings.validation_split,
         "data": data_key,
+        "max_train_samples": max_train_samples,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 

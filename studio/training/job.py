@@ -351,7 +351,13 @@ class TrainingJob:
         request = self.request
         dataset = {"key": request.dataset_key, **(self.dataset_summary or {})}
         started = self.started or self.created
-        notify(request.observer, "run_started", self.run_id, request.spec.to_dict(), request.settings.to_dict(), dataset, started)
+        settings = {
+            **request.settings.to_dict(),
+            "backend_used": self.backend,
+            "backend_reason": self.backend_reason,
+            "device": self.device,
+        }
+        notify(request.observer, "run_started", self.run_id, request.spec.to_dict(), settings, dataset, started)
 
     def record_end(self, status: str, error: str | None, ended_at: float) -> None:
         """Save the model files where the observer keeps them (a run that failed keeps none), then close the record."""

@@ -267,7 +267,7 @@ def choose_backend(job: TrainingJob, workers: WorkerSet, store: CalibrationStore
     store = store or CalibrationStore()
     request = job.request
     data_key = f"{request.dataset_key}{'/offline' if request.prefer_offline else ''}" if request.dataset_key else "uploaded"
-    key = calibration_key(request.spec, request.settings, data_key)
+    key = calibration_key(request.spec, request.settings, data_key, request.max_train_samples)
     fresh = not all(backend in store.get(key) for backend in available)
     if fresh:
         job.log.set_progress(phase="measuring the backends")
@@ -310,8 +310,8 @@ def _load_trained(path: str) -> Any:
 class _Relay:
     """Applies what the worker reports to the app-side job: its log, its fields, its run observer."""
 
-    def __init__(self, job: TrainingJob, choice: BackendChoice, device: str) -> None:
-        self.job, self.choice, self.device = job, choice, device
+    def __init__(self, job: TrainingJob) -> None:
+        self.job = job
         self.recording = False
 
     def apply(self, message: tuple) -> dict[str, Any] | None:
@@ -327,9 +327,7 @@ class _Relay:
             self.job.update(**message[1])
         elif kind == "observer":
             method, args = message[1], list(message[2])
-            if method == "run_started":
-                args[2] = {**args[2], "backend_used": self.choice.backend, "backend_reason": self.choice.reason, "device": self.device}
-                self.recording = True
+            self.recording = self.recording or method == "run_started"
             notify(self.job.request.observer, method, *args)
         elif kind == "done":
             return message[1]
@@ -360,11 +358,11 @@ def run_in_worker(job: TrainingJob, workers: WorkerSet) -> None:
         folder = tempfile.mkdtemp(prefix="kfs-trained-")
         try:
             choice = choose_backend(job, workers)
+            job.update(backend=choice.backend, backend_reason=choice.reason)
             job.log.set_progress(phase="starting the worker")
             with workers.lease(choice.backend) as worker:
-                device = str(worker.info.get("device", "cpu"))
-                job.update(backend=choice.backend, backend_reason=choice.reason, device=device)
-                relay = _Relay(job, choice, device)
+                job.update(device=str(worker.info.get("device", "cpu")))
+                relay = _Relay(job)
                 payload = {
                     **_payload(job),
                     "job_id": job.id,
@@ -372,6 +370,9 @@ def run_in_worker(job: TrainingJob, workers: WorkerSet) -> None:
                     "language": job.language,
                     "record": job.request.observer is not None,
                     "model_folder": folder,
+                    "backend": job.backend,
+                    "backend_reason": job.backend_reason,
+                    "device": job.device,
                 }
                 worker.send(("train", payload))
                 result = _pump(job, worker, relay)

@@ -23,6 +23,7 @@ from typing import Any
 
 from studio.i18n import _, use_language
 from studio.limits import limits
+from studio.training.backends import FASTEST, default_choice
 from studio.training.job import QUEUED, TrainingJob, TrainingRequest
 from studio.training.ownership import Ownership
 from studio.training.processes import run_in_worker, shared_workers
@@ -126,12 +127,15 @@ class JobRegistry:
                 self._pool.append(thread)
             thread.start()
 
-    def warm(self) -> None:
-        """Start the worker processes of every slot in the background, so that the next Train starts at once."""
+    def warm(self, choice: str | None = None) -> None:
+        """Start the worker processes of every slot in the background, so that the next Train starts at once: the
+        backend of ``choice`` (default: the default choice of new settings), every installed one for "fastest"."""
         if not self.processes:
             return
+        choice = choice or default_choice()
+        backends = None if choice == FASTEST else (choice,)
         for workers in self._worker_sets:
-            threading.Thread(target=workers.warm, name="training-warm", daemon=True).start()
+            threading.Thread(target=workers.warm, args=(backends,), name="training-warm", daemon=True).start()
 
     def backends_running(self) -> dict[str, dict[str, Any]]:
         """Backend -> what its running worker process reported (version, device), over the slots."""

@@ -62,26 +62,9 @@ def device_info() -> dict[str, Any]:
     return info
 
 
-_DATASETS: dict[tuple, Any] = {}  # the last dataset loaded by key: the next run (or the run after a measurement) reuses it
-
-
-def cached_dataset(key: str, seed: int, prefer_offline: bool) -> Any:
-    """The dataset with this key, loaded once per worker while it stays the one in use (None when it cannot be
-    loaded: the job then loads it itself and reports why it cannot)."""
-    from studio.training.datasets import load_dataset
-
-    cache_key = (key, seed, prefer_offline, os.environ.get("STUDIO_MNIST_NPZ"), os.environ.get("STUDIO_OFFLINE"))
-    if cache_key not in _DATASETS:
-        try:
-            dataset = load_dataset(key, seed=seed, prefer_offline=prefer_offline)
-        except Exception:  # noqa: BLE001 - reported by the job, with its message
-            return None
-        _DATASETS.clear()
-        _DATASETS[cache_key] = dataset
-    return _DATASETS[cache_key]
-
-
 def _keyed_dataset(payload: dict[str, Any]) -> Any:
+    from studio.training.data_cache import cached_dataset
+
     key = payload.get("dataset_key")
     return cached_dataset(key, payload["settings"].seed, payload.get("prefer_offline", False)) if key else None
 
@@ -136,6 +119,7 @@ def _relayed_job(payload: dict[str, Any], channel: Channel) -> Any:
     )
     job = RelayedJob(request, job_id=payload["job_id"])
     job.run_id, job.language, job.log = payload["run_id"], payload["language"], RelayLog()
+    job.backend, job.backend_reason, job.device = payload["backend"], payload["backend_reason"], payload["device"]
     return job
 
 
