@@ -1,11 +1,12 @@
 """A class on one server: N browser sessions at once, each opening the Gallery, a preset in the Builder, one edit
 and a short training; the server's CPU and memory per session and each step's latency.
 
-Run: .venv/bin/python bench/bench_load.py [--sessions 1 10 20] [--epochs 1] [--no-train]
+Run: .venv/bin/python bench/bench_load.py [--sessions 1 10 20] [--epochs 1] [--no-train] [--settle S] [--idle-wait S]
 
 For each N a fresh server (`streamlit run app.py`, offline data) is started and measured:
-- memory (RSS of the server and its child processes): idle (server up, no session), after every session opened
-  the Gallery, loaded (all steps done, training finished), and after all sessions closed (polled for 60 s);
+- memory (RSS of the server and its child processes, training workers included): idle (server up, no session),
+  after every session opened the Gallery, loaded (all steps done, training finished), and after all sessions
+  closed (polled for 60 s); and the server process alone, resident and unique (USS), idle / loaded / closed;
 - server CPU seconds (user + system, children included) spent per session on each step;
 - per-step latency over the sessions (p50 / p90 / max): Gallery first card, Builder open, edit, Train -> first chart
   point (the queue's wait included), Train -> run finished.
@@ -89,6 +90,15 @@ class Server:
                 pass
         return total / 2**20
 
+    def main_mb(self) -> tuple[float, float]:
+        """The server process alone, in MB: resident (shared library pages included) and unique (USS: what
+        closing it would give back; TensorFlow's libraries are shared with its worker process)."""
+        try:
+            full = self.ps.memory_full_info()
+            return full.rss / 2**20, full.uss / 2**20
+        except psutil.NoSuchProcess:
+            return 0.0, 0.0
+
     def cpu_seconds(self) -> float:
         """CPU seconds (user + system) spent so far by the server, its children and its finished children."""
         times = self.ps.cpu_times()
@@ -144,13 +154,14 @@ async def _edit(page, url: str) -> None:
     await _idle(page)
 
 
-async def _train(page, url: str, epochs: int, marks: dict[str, float]) -> None:
+async def _train(page, url: str, epochs: int, marks: dict[str, float], settle: float) -> None:
     await page.locator('[data-testid="stSidebarNav"]').get_by_text("Train", exact=True).click()  # same session
     await _idle(page)
     field = page.get_by_label("Epochs", exact=True)
     await field.fill(str(epochs))
     await field.press("Enter")
     await _idle(page)
+    await page.wait_for_timeout(settle * 1000)  # the student reads the page; its worker processes start meanwhile
     started = time.perf_counter()
     await page.get_by_test_id("stBaseButton-primary").filter(has_text="Train").click()
     await page.wait_for_function(f"() => ({POINTS})() >= 1", timeout=TIMEOUT_MS)
@@ -159,7 +170,7 @@ async def _train(page, url: str, epochs: int, marks: dict[str, float]) -> None:
     marks["trained"] = time.perf_counter() - started
 
 
-async def _session(browser, url: str, number: int, barrier: dict, results: list, train: bool, epochs: int) -> None:
+async def _session(browser, url: str, number: int, barrier: dict, results: list, train: bool, epochs: int, settle: float) -> None:
     context = await browser.new_context(viewport={"width": 1440, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
@@ -172,7 +183,7 @@ async def _session(browser, url: str, number: int, barrier: dict, results: list,
         barrier[f"{step}_done"].append(number)
     if train:
         await barrier["train"].wait()
-        await _train(page, url, epochs, marks)
+        await _train(page, url, epochs, marks, settle)
     results.append(marks)
     barrier["contexts"].append(context)
 
@@ -185,7 +196,7 @@ def _percentiles(values: list[float]) -> str:
     return f"{statistics.median(ordered):.2f} / {p90:.2f} / {ordered[-1]:.2f}"
 
 
-async def _measure(count: int, train: bool, epochs: int) -> dict:
+async def _measure(count: int, train: bool, epochs: int, settle: float, idle_wait: float) -> dict:
     from playwright.async_api import async_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -193,13 +204,14 @@ async def _measure(count: int, train: bool, epochs: int) -> dict:
     row: dict = {"sessions": count, "server_up_s": server.up_after}
     try:
         await asyncio.sleep(3)
-        row["idle_mb"] = server.rss_mb()
+        await asyncio.sleep(idle_wait)
+        row["idle_mb"], row["idle_main"] = server.rss_mb(), server.main_mb()
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             barrier = {name: asyncio.Event() for name in ("gallery", "builder", "edit", "train")}
             barrier.update({f"{name}_done": [] for name in ("gallery", "builder", "edit")}, contexts=[])
             results: list[dict] = []
-            tasks = [asyncio.create_task(_session(browser, server.url, n, barrier, results, train, epochs)) for n in range(count)]
+            tasks = [asyncio.create_task(_session(browser, server.url, n, barrier, results, train, epochs, settle)) for n in range(count)]
             cpu = {}
             for step in ("gallery", "builder", "edit"):
                 before = server.cpu_seconds()
@@ -211,7 +223,7 @@ async def _measure(count: int, train: bool, epochs: int) -> dict:
                 cpu[step] = (server.cpu_seconds() - before) / count
                 if step == "gallery":
                     row["after_gallery_mb"] = server.rss_mb()
-            row["sessions_mb"] = server.rss_mb()
+            row["sessions_mb"], row["sessions_main"] = server.rss_mb(), server.main_mb()
             before = server.cpu_seconds()
             barrier["train"].set()
             await asyncio.gather(*tasks)
@@ -225,7 +237,7 @@ async def _measure(count: int, train: bool, epochs: int) -> dict:
         while time.monotonic() < deadline and closed - row["idle_mb"] > 50:
             await asyncio.sleep(2)
             closed = server.rss_mb()
-        row["closed_mb"] = closed
+        row["closed_mb"], row["closed_main"] = closed, server.main_mb()
         row["cpu"] = cpu
         row["latency"] = {step: _percentiles([marks[step] for marks in results if step in marks]) for step in STEPS}
     finally:
@@ -239,13 +251,19 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--no-train", action="store_true", help="stop after the edit (memory with sessions open)")
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds on the Train page before pressing Train")
+    parser.add_argument("--idle-wait", type=float, default=0.0, help="more seconds before 'idle' is measured")
     args = parser.parse_args()
-    rows = [asyncio.run(_measure(count, not args.no_train, args.epochs)) for count in args.sessions]
+    rows = [asyncio.run(_measure(count, not args.no_train, args.epochs, args.settle, args.idle_wait)) for count in args.sessions]
     print("\nmemory (MB, server + children): idle, after N Gallery views, N sessions after their edit, after training, after closing")
     print(f"{'N':>3} {'up s':>5} {'idle':>6} {'gallery':>8} {'sessions':>9} {'trained':>8} {'closed':>7}")
     for row in rows:
         print(f"{row['sessions']:>3} {row['server_up_s']:>5.1f} {row['idle_mb']:>6.0f} {row['after_gallery_mb']:>8.0f} "
               f"{row['sessions_mb']:>9.0f} {row.get('loaded_mb', 0):>8.0f} {row['closed_mb']:>7.0f}")  # fmt: skip
+    print("\nthe server process alone (MB, resident / unique): idle, N sessions after their edit, after closing")
+    for row in rows:
+        cells = [f"{row[key][0]:.0f} / {row[key][1]:.0f}" for key in ("idle_main", "sessions_main", "closed_main")]
+        print(f"{row['sessions']:>3} " + "   ".join(f"{cell:>11}" for cell in cells))
     print("\nserver CPU seconds per session, by step")
     print(f"{'N':>3} " + " ".join(f"{step:>9}" for step in ("gallery", "builder", "edit", "train")))
     for row in rows:

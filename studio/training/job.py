@@ -38,7 +38,7 @@ from studio.training.datasets import DataError, Dataset, load_dataset
 from studio.training.evaluation import Evaluation, evaluate_training
 from studio.training.observer import RunObserver, notify, save_run_files
 from studio.training.ownership import Ownership, new_job_id
-from studio.training.pacing import INITIAL_LOSS_MAX_STEP_S, initial_loss, one_or_list, pacing_for
+from studio.training.pacing import INITIAL_LOSS_MAX_STEP_S, SLOW_MODEL_LOSS_SAMPLES, initial_loss, one_or_list, pacing_for
 from studio.training.settings import CompileSettings, SettingsError, compile_arguments
 
 logger = logging.getLogger(__name__)
@@ -270,10 +270,13 @@ class TrainingJob:
         model.compile(**compile_arguments(settings, steps_per_execution=spe))
         self._mark("compiled")
         recorder = RecordingCallback(self.log, settings.batch_size, count, self.stop_requested, observer=self.request.observer)
-        # A step-0 point at once for fast models; for slow ones an eager pass would only delay training.
-        initial = initial_loss(model, x_train, y_train, settings.batch_size) if step_seconds < INITIAL_LOSS_MAX_STEP_S else None
+        # A step-0 point at once, before the first compiled step (tracing can take seconds): on a full batch for fast
+        # models, on a few samples for slow ones, so that the eager pass costs little next to tracing.
+        sample = settings.batch_size if step_seconds < INITIAL_LOSS_MAX_STEP_S else SLOW_MODEL_LOSS_SAMPLES
+        initial = initial_loss(model, x_train, y_train, sample)
         if initial is not None:
             recorder.record_initial_loss(initial)
+        self._mark("step 0")
         callbacks: list[Any] = [recorder, *self.request.callbacks]
         best = BestWeights(settings.monitor) if settings.best_checkpoint else None
         if settings.early_stopping:

@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 UPDATE_INTERVAL_S = 0.2  # target time between chart points (>= 1 update/second is required)
 MAX_STEPS_PER_EXECUTION = 128
 MIN_STEPS_FOR_GROUPS = 500  # fewer steps in the whole run: one step per call
-INITIAL_LOSS_MAX_STEP_S = 0.02  # models estimated slower than this get no eager step-0 point
+INITIAL_LOSS_MAX_STEP_S = 0.02  # models estimated slower than this get their eager step-0 point on a few samples
+SLOW_MODEL_LOSS_SAMPLES = 8
 STEP_OVERHEAD_S = 0.0006  # per-step cost inside a compiled loop for a tiny model on CPU
 CPU_FLOPS = 4e9  # effective training throughput of two CPU cores, measured on the conv presets
 RECURRENT_STEP_S = 0.0005  # per-timestep cost of a recurrent layer's loop
