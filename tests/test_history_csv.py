@@ -27,7 +27,7 @@ def _job() -> SimpleNamespace:
     return SimpleNamespace(
         id="job-1", status="finished", error=None, message="finished", model=None, evaluation=None,
         created=100.0, started=101.0, finished=109.0, dataset_summary={"name": "MNIST"}, num_train_samples=800,
-        steps_per_execution=1, best_epoch=None, data_notes=[],
+        steps_per_execution=1, best_epoch=None, data_notes=[], backend="tensorflow", backend_reason="", device="cpu",
         request=SimpleNamespace(spec=spec, settings=settings, dataset_key="mnist"), log=SimpleNamespace(epochs=lambda: EPOCHS),
     )  # fmt: skip
 

@@ -119,10 +119,12 @@ def test_a_run_on_each_backend_is_recorded_and_its_files_reload_with_tensorflow(
     assert all(check.loaded and check.matches for check in checks), [check.message for check in checks]
 
 
-def test_stop_under_jax_ends_the_run_after_the_current_group_and_keeps_the_model(registry):
+def test_mid_run_a_copy_comes_from_the_jax_worker_and_stop_keeps_the_model(registry):
     job = registry.submit(request_for("mnist_mlp", JAX, "mnist", epochs=200, samples=None, steps_per_execution=1))
     wait_until(lambda: len(job.snapshot().batches) > 3)
-    assert job.status == RUNNING
+    assert job.status == RUNNING and job.model is None and job.has_model()
+    midway = job.current_model()  # saved by the worker between two step groups, loaded here by TensorFlow
+    assert midway is not None and midway.count_params() == 27_882 and job.status == RUNNING
     job.stop()
     assert job.done.wait(WAIT_S)
     assert job.status == STOPPED and job.model is not None

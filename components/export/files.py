@@ -34,7 +34,10 @@ def prepare_files(job: Any) -> dict:
     basename = file_name_for(job.request.spec, "")
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="studio-export-") as folder:
-        report = export_model_files(job.model, folder, basename, live=not job.active)
+        model = job.current_model()  # mid-run: a copy of the model as it stands in the training process
+        if model is None:
+            raise RuntimeError(_("the run has no model yet: try again once its first steps are done"))
+        report = export_model_files(model, folder, basename, live=not job.active)
         files = {check.format: check.path.read_bytes() for check in report.files if check.ok}
     prepared = {
         "job_id": job.id,
@@ -149,7 +152,7 @@ def _render_round_trip(job: Any) -> None:
 def render_model_files(job: Any) -> None:
     """The verified .keras / .h5 downloads of this session's trained model, and the round trip."""
     st.subheader(_("Trained model"))
-    if job is None or job.model is None:
+    if job is None or not job.has_model():
         st.info(_("No trained model in this session yet: train one on the Train page. Its .keras and .h5 files appear here, mid-run too."))
         return
     name = job.request.spec.name

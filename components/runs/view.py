@@ -236,7 +236,9 @@ def backend_sentence(backend: RunBackend) -> str:
     if backend.backend is None:
         return _("Backend: not recorded for this run (it trained before the backend could be chosen, or in the app's own process).")
     return _("Backend: **{backend}** on {device} · {reason}").format(
-        backend=backend_name(backend.backend), device=device_label(backend.device), reason=md(backend.reason or "—")
+        backend=backend_name(backend.backend),
+        device=device_label(backend.device),
+        reason=md(_(backend.reason) if backend.reason else "—"),  # a fixed reason reads in the page's language
     )
 
 

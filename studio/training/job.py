@@ -114,6 +114,7 @@ class TrainingJob:
         self.backend = "tensorflow"  # the Keras backend it trains on, why, and on which device
         self.backend_reason = _("trained in the app's own process")
         self.device = "cpu"
+        self.model_source: Any = None  # while it trains in a worker process: a callable giving the model as it stands
         self.created = time.time()
         self.started: float | None = None
         self.finished: float | None = None
@@ -204,6 +205,18 @@ class TrainingJob:
     def snapshot(self, since_batch: int = 0) -> LogSnapshot:
         """A consistent copy of the metric log."""
         return self.log.snapshot(since_batch)
+
+    def has_model(self) -> bool:
+        """Whether a model can be had now: the trained one, or mid-run the one being trained."""
+        return self.model is not None or (self.model_source is not None and bool(self.log.snapshot().batches))
+
+    def current_model(self) -> Any:
+        """The model as it stands: the trained one, or mid-run a copy from the worker process (None when none yet)."""
+        if self.model is not None:
+            return self.model
+        source = self.model_source
+        model = source() if source is not None else None
+        return model if model is not None else self.model
 
     @property
     def active(self) -> bool:

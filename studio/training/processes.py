@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import logging
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 300.0  # a loaded machine can take minutes to import a backend
 POLL_S = 0.05
+SNAPSHOT_TIMEOUT_S = 120.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -61,6 +63,7 @@ class BackendWorker:
         self.last_used = time.monotonic()
         self._process: subprocess.Popen | None = None
         self._connection: Connection | None = None
+        self._send_lock = threading.Lock()
 
     @property
     def log_path(self) -> Path:
@@ -102,11 +105,12 @@ class BackendWorker:
         self.info = message[1]
 
     def send(self, message: tuple) -> None:
-        """Send one message to the worker."""
+        """Send one message to the worker (from any thread)."""
         self.last_used = time.monotonic()
         try:
             assert self._connection is not None
-            self._connection.send(message)
+            with self._send_lock:
+                self._connection.send(message)
         except (AssertionError, BrokenPipeError, ConnectionError, OSError) as error:
             raise self._gone() from error
 
@@ -313,6 +317,7 @@ class _Relay:
     def __init__(self, job: TrainingJob) -> None:
         self.job = job
         self.recording = False
+        self.snapshots: queue.Queue = queue.Queue()  # (path or None, error or None) per snapshot asked
 
     def apply(self, message: tuple) -> dict[str, Any] | None:
         """Apply one message; returns the job's result when the worker says it is done."""
@@ -329,9 +334,28 @@ class _Relay:
             method, args = message[1], list(message[2])
             self.recording = self.recording or method == "run_started"
             notify(self.job.request.observer, method, *args)
+        elif kind == "snapshot_saved":
+            self.snapshots.put((message[1], message[2]))
         elif kind == "done":
             return message[1]
         return None
+
+
+def _snapshot(job: TrainingJob, worker: BackendWorker, relay: _Relay, folder: str) -> Any:
+    """The model as it stands in the worker (saved at its next step group, loaded here), or None."""
+    path = str(Path(folder) / f"snapshot-{time.monotonic_ns()}.keras")
+    try:
+        worker.send(("snapshot", job.id, path))
+        saved, error = relay.snapshots.get(timeout=SNAPSHOT_TIMEOUT_S)
+    except (WorkerGone, queue.Empty):
+        return None
+    if saved is None:
+        logger.info("no snapshot of run %s: %s", job.run_id, error)
+        return None
+    try:
+        return _load_trained(saved)
+    finally:
+        Path(saved).unlink(missing_ok=True)
 
 
 def _pump(job: TrainingJob, worker: BackendWorker, relay: _Relay) -> dict[str, Any]:
@@ -363,6 +387,7 @@ def run_in_worker(job: TrainingJob, workers: WorkerSet) -> None:
             with workers.lease(choice.backend) as worker:
                 job.update(device=str(worker.info.get("device", "cpu")))
                 relay = _Relay(job)
+                job.model_source = lambda: _snapshot(job, worker, relay, folder)
                 payload = {
                     **_payload(job),
                     "job_id": job.id,
@@ -375,7 +400,10 @@ def run_in_worker(job: TrainingJob, workers: WorkerSet) -> None:
                     "device": job.device,
                 }
                 worker.send(("train", payload))
-                result = _pump(job, worker, relay)
+                try:
+                    result = _pump(job, worker, relay)
+                finally:
+                    job.model_source = None
             job.update(**{name: value for name, value in result.items() if name not in ("status", "message", "error", "model_path")})
             status, message, error = result["status"], result["message"] or "", result["error"]
             if result.get("model_path"):

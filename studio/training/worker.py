@@ -3,9 +3,11 @@
 Started by :mod:`studio.training.processes` as ``python -m studio.training.worker FD`` with ``KERAS_BACKEND`` set
 and FD one end of a socket pair. The messages are pickled tuples:
 
-- parent -> worker: ``("train", payload)``, ``("calibrate", payload)``, ``("stop", job_id, reason)``, ``("exit",)``
+- parent -> worker: ``("train", payload)``, ``("calibrate", payload)``, ``("stop", job_id, reason)``,
+  ``("snapshot", job_id, path)``, ``("exit",)``
 - worker -> parent: ``("ready", info)``, ``("log", method, value)``, ``("set", changes)``,
-  ``("observer", method, args)``, ``("done", result)``, ``("calibrated", result)``
+  ``("observer", method, args)``, ``("snapshot_saved", path or None, error or None)``, ``("done", result)``,
+  ``("calibrated", result)``
 
 A job here is the same :class:`~studio.training.job.TrainingJob` as in the app's process; what it writes to its
 metric log and tells its run observer is relayed to the parent's job as it happens. The parent keeps the run
@@ -103,6 +105,27 @@ def _relayed_job(payload: dict[str, Any], channel: Channel) -> Any:
         def run_ended(self, *args: Any, **kwargs: Any) -> None:
             return None  # the parent closes the record once it has the model
 
+    import keras
+
+    class Snapshots(keras.callbacks.Callback):
+        """Saves the model as it stands when the parent asks (the Export page, mid-run), between step groups."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.async_safe = keras.backend.backend() != "jax"  # JAX: only in the loop are the weights in the model
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            path, job.snapshot_path = job.snapshot_path, None
+            if not path:
+                return
+            try:
+                if keras.backend.backend() == "jax":
+                    self.model.jax_state_sync()
+                self.model.save(path)
+                channel.send(("snapshot_saved", path, None))
+            except Exception as failure:  # noqa: BLE001 - the run goes on; the page says why there is no file
+                channel.send(("snapshot_saved", None, f"{type(failure).__name__}: {failure}"))
+
     class RelayedJob(TrainingJob):
         def update(self, **changes: Any) -> None:
             super().update(**changes)
@@ -116,8 +139,10 @@ def _relayed_job(payload: dict[str, Any], channel: Channel) -> Any:
         prefer_offline=payload.get("prefer_offline", False),
         max_train_samples=payload.get("max_train_samples"),
         observer=RelayObserver() if payload.get("record") else None,
+        callbacks=[Snapshots()],
     )
     job = RelayedJob(request, job_id=payload["job_id"])
+    job.snapshot_path = None
     job.run_id, job.language, job.log = payload["run_id"], payload["language"], RelayLog()
     job.backend, job.backend_reason, job.device = payload["backend"], payload["backend_reason"], payload["device"]
     return job
@@ -142,6 +167,15 @@ class Current:
         """No job runs any more."""
         with self._lock:
             self._job = None
+
+    def snapshot(self, job_id: str, path: str) -> bool:
+        """Ask the running job with this id to save its model at its next step group; False when it is not running."""
+        with self._lock:
+            job = self._job
+        if job is None or job.id != job_id:
+            return False
+        job.snapshot_path = path
+        return True
 
     def stop(self, job_id: str, reason: str) -> None:
         """Stop the job with this id: now if it runs, as soon as it is made if it is next (a late stop is dropped)."""
@@ -200,7 +234,7 @@ def _calibrate(payload: dict[str, Any], channel: Channel) -> None:
         channel.send(("calibrated", {"error": f"{type(failure).__name__}: {failure}"}))
 
 
-def _read(connection: Connection, inbox: queue.Queue, current: Current) -> None:
+def _read(connection: Connection, inbox: queue.Queue, current: Current, channel: Channel) -> None:
     """Receive messages: a stop goes to the running job at once, the rest wait in the inbox."""
     while True:
         try:
@@ -210,6 +244,9 @@ def _read(connection: Connection, inbox: queue.Queue, current: Current) -> None:
             return
         if message[0] == "stop":
             current.stop(message[1], message[2])
+        elif message[0] == "snapshot":
+            if not current.snapshot(message[1], message[2]):
+                channel.send(("snapshot_saved", None, "the run is not training now"))
         else:
             inbox.put(message)
 
@@ -220,7 +257,7 @@ def serve(connection: Connection) -> None:
     channel.send(("ready", device_info()))
     inbox: queue.Queue = queue.Queue()
     current = Current()
-    threading.Thread(target=_read, args=(connection, inbox, current), name="worker-reader", daemon=True).start()
+    threading.Thread(target=_read, args=(connection, inbox, current, channel), name="worker-reader", daemon=True).start()
     while True:
         message = inbox.get()
         if message[0] == "exit":
