@@ -6,7 +6,6 @@ then compares the two runs (settings, metrics, fit times)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from studio.training.callbacks import LogSnapshot, Progress
 from studio.training.job import FINISHED, RUNNING, TrainingJob, TrainingRequest
 from studio.training.queue import JobRegistry
 from studio.training.settings import default_settings, settings_from_dict
+from tests.test_app_training import poll
 
 pytest.importorskip("jax", reason="the JAX backend needs jax (requirements.txt)")
 
@@ -61,17 +61,6 @@ def runs_page() -> AppTest:
 
 def widget(elements, prefix: str):
     return next(element for element in elements if element.key and element.key.startswith(prefix))
-
-
-def poll(at: AppTest, until, timeout: float = TIMEOUT) -> AppTest:
-    """`run_every` never fires in AppTest: rerun the page the way the fragment would."""
-    deadline = time.monotonic() + timeout
-    while not until(at):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
-        at.run()
-        assert not at.exception, at.exception
-    return at
 
 
 def captions(at: AppTest) -> list[str]:
@@ -115,7 +104,7 @@ def test_a_run_on_jax_shows_its_backend_device_and_why(registry):
     assert not at.exception
     job = registry.get(at.session_state[training_jobs.JOB_ID])
     assert job is not None and job.request.settings.backend == JAX, "the control changed the settings the run was sent with"
-    poll(at, lambda at: not job.active and any("Finished" in success.value for success in at.success))
+    poll(at, lambda at: not job.active and any("Finished" in success.value for success in at.success), timeout=TIMEOUT)
     assert job.status == FINISHED and job.backend == JAX and job.device == "cpu", job.describe()
     shown = [text for text in captions(at) if text.startswith("Backend:")]
     assert shown == ["Backend: **JAX** on CPU · chosen in the compile settings"], captions(at)
