@@ -1,10 +1,11 @@
-"""Training jobs: build, fit and evaluate a spec in a worker thread that never touches the UI.
+"""Training jobs: build, fit and evaluate a spec away from the UI.
 
-A :class:`~studio.training.queue.JobRegistry` (one per process; the app keeps it in ``st.cache_resource``) runs one job at a
-time from a queue, so two sessions never train at once (Keras naming and ``clear_session`` are
-process-wide; jobs never call ``clear_session``). Each job has a lock-protected :class:`MetricLog`,
-a status, an error message, ``stop()`` (ends after the current step group and keeps the model) and a
-heartbeat: a job whose page stops touching it is stopped.
+A :class:`~studio.training.queue.JobRegistry` (one per process; the app keeps it in ``st.cache_resource``) serves
+jobs from a queue with a bounded pool. A job runs its body (:meth:`TrainingJob.run`) in a worker process of its
+Keras backend (:mod:`studio.training.processes`, which relays the log and the run back to this job), or in a
+thread of this process. Each job has a lock-protected :class:`MetricLog`, a status, an error message, ``stop()``
+(ends after the current step group and keeps the model) and a heartbeat: a job whose page stops touching it is
+stopped.
 
 A job is the only writer of its run record: it reports to the run observer it is given
 (``TrainingRequest.observer``, see :mod:`studio.training.observer`), saves the model files itself,
