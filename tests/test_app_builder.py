@@ -113,10 +113,7 @@ def test_tutorial_mnist_mlp_wired_by_hand_gives_27882_parameters():
     add_layer(at, "Dense", units=10, activation="softmax")
     spec = current(at)
     assert [(call.id, call.inputs) for call in spec.calls] == [
-        ("img", []),
-        ("dense", ["img"]),
-        ("dense_1", ["dense"]),
-        ("dense_2", ["dense_1"]),
+        ("img", []), ("dense", ["img"]), ("dense_1", ["dense"]), ("dense_2", ["dense_1"]),
     ]
     assert spec.inputs == ["img"] and spec.outputs == ["dense_2"]
     assert [metric.value for metric in at.metric if metric.label == "Total params"] == ["27,882"]
@@ -315,13 +312,9 @@ def test_open_project_that_is_not_a_spec_keeps_the_work(name, data, message):
 def test_pasting_a_10000_node_spec_names_the_limit():
     at = open_builder(load_preset("mnist_mlp"))
     calls = [{"id": "x", "layer": "x", "inputs": []}] + [{"id": f"n{i}", "layer": "d", "inputs": ["x"]} for i in range(10_000)]
-    huge = {
-        "name": "huge",
-        "layers": [{"id": "x", "type": "Input", "config": {"shape": [3]}}, {"id": "d", "type": "Dense", "config": {"units": 1}}],
-        "calls": calls,
-        "inputs": ["x"],
-        "outputs": ["n0"],
-    }
+    huge = {"name": "huge", "layers": [{"id": "x", "type": "Input", "config": {"shape": [3]}},
+                                       {"id": "d", "type": "Dense", "config": {"units": 1}}],
+            "calls": calls, "inputs": ["x"], "outputs": ["n0"]}
     at.text_area(key=wkey(at, "builder.paste_text")).set_value(json.dumps(huge))
     at.button(key="builder.open_pasted").click().run()
     assert not at.exception

@@ -48,14 +48,8 @@ def paste(at: AppTest, code: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(
-        [
-            *(shown(element.value) for element in at.markdown),
-            *(shown(element.value) for element in at.error),
-            *(element.value for element in at.code),
-            *(shown(element.value) for element in at.warning),
-        ]
-    )
+    return "\n".join([*(shown(element.value) for element in at.markdown), *(shown(element.value) for element in at.error),
+                      *(element.value for element in at.code), *(shown(element.value) for element in at.warning)])
 
 
 def test_pasted_code_shows_its_model_and_opens_in_the_builder_undoably() -> None:

@@ -122,10 +122,7 @@ def test_nested_models_build_the_autoencoder():
 
 def test_application_with_chosen_outputs_and_frozen_layers():
     spec = block_edits.add_application(
-        edits.empty_spec(),
-        "VGG16",
-        outputs=["block1_pool", "block2_pool"],
-        frozen=["block1_conv1"],
+        edits.empty_spec(), "VGG16", outputs=["block1_pool", "block2_pool"], frozen=["block1_conv1"],
         config={"include_top": False, "input_shape": [64, 64, 3]},
     )
     assert spec.inputs == ["vgg16"] and spec.outputs == ["vgg16", "vgg16:1"]

@@ -87,11 +87,8 @@ def test_the_graph_was_read() -> None:
 
 
 def test_studio_never_imports_streamlit_or_components() -> None:
-    bad = {
-        module: sorted(GRAPH[module] & {"streamlit"} | {t for t in GRAPH[module] if t.startswith("components")})
-        for module in GRAPH
-        if module.startswith("studio")
-    }
+    bad = {module: sorted(GRAPH[module] & {"streamlit"} | {t for t in GRAPH[module] if t.startswith("components")})
+           for module in GRAPH if module.startswith("studio")}
     assert {module: targets for module, targets in bad.items() if targets} == {}
 
 

@@ -244,11 +244,8 @@ def test_moves_change_the_layout_without_an_undo_step_and_new_nodes_are_selected
     ("preset", "change", "form_edit"),
     [
         ("mnist_mlp", {"kind": "add_node", "layer_type": "VGG16"}, lambda spec: blocks.add_application(spec, "VGG16")),
-        (
-            "multi_io",
-            {"kind": "connect", "source": "title", "target": "concatenate"},
-            lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "lstm", "tag", "title"]),
-        ),
+        ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate"},
+         lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "lstm", "tag", "title"])),
         ("mnist_mlp", {"kind": "delete", "edges": ["dense_1/0"]}, lambda spec: wiring.set_inputs(spec, "dense_1", [])),
         ("mnist_mlp", {"kind": "toggle_output", "node": "dense"}, lambda spec: wiring.toggle_output(spec, "dense")),
     ],

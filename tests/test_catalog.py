@@ -32,63 +32,27 @@ LISTED_TYPES = (
     "Concatenate Add Subtract Multiply Average Maximum Minimum Dot VGG16 VGG19 ResNet50 MobileNetV2 Model"
 ).split()
 GROUPS = {
-    "Inputs",
-    "Core",
-    "Convolution",
-    "Pooling",
-    "Reshaping",
-    "Normalization",
-    "Recurrent",
-    "Attention",
-    "Merge",
-    "Wrappers",
-    "Applications",
-    "Models",
+    "Inputs", "Core", "Convolution", "Pooling", "Reshaping", "Normalization", "Recurrent", "Attention",
+    "Merge", "Wrappers", "Applications", "Models",
 }
 PLAIN_TYPES = [name for name in LISTED_TYPES if name not in APPLICATION_TYPES and name not in ("Input", "Model")]
 
 # Input shapes (without batch) a starter layer of each type can be called on; one entry per input.
 SEQUENCE, IMAGE, VECTOR = (10, 8), (28, 28, 3), (16,)
 CALL_SHAPES: dict[str, list[tuple]] = {
-    **{
-        name: [VECTOR]
-        for name in ("Dense", "Dropout", "Activation", "RepeatVector", "BatchNormalization", "LayerNormalization", "Rescaling", "Flatten")
-    },
-    **{
-        name: [SEQUENCE]
-        for name in (
-            "Conv1D",
-            "MaxPooling1D",
-            "AveragePooling1D",
-            "GlobalMaxPooling1D",
-            "GlobalAveragePooling1D",
-            "SimpleRNN",
-            "LSTM",
-            "GRU",
-            "Bidirectional",
-            "TimeDistributed",
-            "Permute",
-        )
-    },
-    **{
-        name: [IMAGE]
-        for name in (
-            "Conv2D",
-            "Conv2DTranspose",
-            "SeparableConv2D",
-            "MaxPooling2D",
-            "AveragePooling2D",
-            "GlobalMaxPooling2D",
-            "GlobalAveragePooling2D",
-            "UpSampling2D",
-            "ZeroPadding2D",
-            "Cropping2D",
-        )
-    },
+    **{name: [VECTOR] for name in ("Dense", "Dropout", "Activation", "RepeatVector", "BatchNormalization",
+                                   "LayerNormalization", "Rescaling", "Flatten")},
+    **{name: [SEQUENCE] for name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
+                                     "GlobalAveragePooling1D", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
+                                     "TimeDistributed", "Permute")},
+    **{name: [IMAGE] for name in ("Conv2D", "Conv2DTranspose", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D",
+                                  "GlobalMaxPooling2D", "GlobalAveragePooling2D", "UpSampling2D", "ZeroPadding2D",
+                                  "Cropping2D")},
     "Reshape": [(784,)],
     "Embedding": [(12,)],
     "MultiHeadAttention": [SEQUENCE, SEQUENCE],
-    **{name: [VECTOR, VECTOR] for name in ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot")},
+    **{name: [VECTOR, VECTOR] for name in ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
+                                           "Minimum", "Dot")},
 }
 
 

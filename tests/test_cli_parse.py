@@ -111,20 +111,8 @@ def test_train_takes_a_python_file_and_its_settings(capsys, tmp_path: Path) -> N
     path = tmp_path / "mlp.py"
     path.write_text(TWO_MODELS.split("features = ")[0], encoding="utf-8")
     out = tmp_path / "run"
-    code, _, err = run(
-        capsys,
-        "train",
-        str(path),
-        "--epochs",
-        "1",
-        "--max-samples",
-        "256",
-        "--offline",
-        "--out",
-        str(out),
-        "--runs-dir",
-        str(tmp_path / "runs"),
-    )
+    code, _, err = run(capsys, "train", str(path), "--epochs", "1", "--max-samples", "256", "--offline", "--out", str(out),
+                       "--runs-dir", str(tmp_path / "runs"))
     assert code == 0, err
     run_record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     settings = run_record["compile_settings"]

@@ -10,9 +10,7 @@ from studio.training.settings import default_settings
 def test_what_the_code_sets_wins_and_the_rest_keeps_the_defaults() -> None:
     spec = load_preset("multi_io")
     code = {
-        "optimizer": "adam",
-        "learning_rate": 0.01,
-        "epochs": 7,
+        "optimizer": "adam", "learning_rate": 0.01, "epochs": 7,
         "outputs": [{"name": "priority", "loss": "mse", "metrics": ["acc"]}, {"name": "department", "loss_weight": 0.5}],
     }
     settings, problems = settings_from_code(spec, code)

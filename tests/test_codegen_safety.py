@@ -216,11 +216,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env["STUDIO_OFFLINE"] = "1"
     completed = subprocess.run(
         [sys.executable, str(folder / "runner.py"), str(marker), str(results_path), *map(str, files.values())],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+        cwd=folder, env=env, capture_output=True, text=True, timeout=900,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     ran = json.loads(results_path.read_text(encoding="utf-8"))
@@ -261,10 +257,8 @@ def test_valid_models_with_hostile_names_build_and_train(hostile: dict) -> None:
         [sys.executable, str(files["name closing the docstring/script"]), "--epochs", "1", "--max-samples", "256"],
         [sys.executable, str(files["tickets named with code/tutorial"])],  # run as a script: its training lines run
     ]
-    processes = [
-        subprocess.Popen(command, cwd=hostile["folder"], env=hostile["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for command in runs
-    ]
+    processes = [subprocess.Popen(command, cwd=hostile["folder"], env=hostile["env"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for command in runs]
     outputs = []
     for process in processes:
         stdout, stderr = process.communicate(timeout=600)
@@ -283,15 +277,8 @@ def test_generated_text_shows_no_invisible_or_bidirectional_characters(hostile: 
 
 def test_the_first_two_lines_never_hold_spec_text(hostile: dict) -> None:
     """Python reads an encoding declaration ('coding: utf-7') on line 1 or 2: they are always the generator's own."""
-    heads = {
-        kind: {
-            tuple(outcome.splitlines()[:2])
-            for (_, other), outcome in hostile["outcomes"].items()
-            if other == kind and isinstance(outcome, str)
-        }
-        for kind in GENERATORS
-        if kind != "script"
-    }
+    heads = {kind: {tuple(outcome.splitlines()[:2]) for (_, other), outcome in hostile["outcomes"].items()
+                    if other == kind and isinstance(outcome, str)} for kind in GENERATORS if kind != "script"}
     assert all(len(found) == 1 for found in heads.values()), heads  # one fixed head per generator, whatever the spec
     assert not any("coding" in line or "MARKER" in line for found in heads.values() for head in found for line in head)
     scripts = [outcome.splitlines() for (_, kind), outcome in hostile["outcomes"].items() if kind == "script" and isinstance(outcome, str)]
@@ -317,7 +304,7 @@ def test_render_refuses_text_that_is_not_its_tree(monkeypatch: pytest.MonkeyPatc
 
     spec = load_preset("mnist_mlp")
     spec.name = 'x", name="y'
-    assert "name='x\", name=\"y'" in generate_code(spec)
+    assert 'name=\'x", name="y\'' in generate_code(spec)
     monkeypatch.setattr(layout, "quote", lambda text: f'"{text}"')
     with pytest.raises(SpecError, match="does not"):
         generate_code(spec)

@@ -33,18 +33,8 @@ from tests.test_codegen import RUNNER
 TRAINING_NAMES = ("history", "scores", "x_train")
 
 
-IMAGE_TYPES = (
-    "Conv2D",
-    "Conv2DTranspose",
-    "SeparableConv2D",
-    "MaxPooling2D",
-    "AveragePooling2D",
-    "GlobalMaxPooling2D",
-    "GlobalAveragePooling2D",
-    "UpSampling2D",
-    "ZeroPadding2D",
-    "Cropping2D",
-)
+IMAGE_TYPES = ("Conv2D", "Conv2DTranspose", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
+               "GlobalAveragePooling2D", "UpSampling2D", "ZeroPadding2D", "Cropping2D")
 INPUT_SHAPES = {**{name: [8, 8, 3] for name in IMAGE_TYPES}, "RepeatVector": [8], "Model": [6]}
 
 
@@ -78,13 +68,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
         paths[key] = folder / f"{key}.py"
         paths[key].write_text(code, encoding="utf-8")
     (folder / "runner.py").write_text(RUNNER, encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, str(folder / "runner.py"), str(folder / "results.json"), *map(str, paths.values())],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = subprocess.Popen([sys.executable, str(folder / "runner.py"), str(folder / "results.json"), *map(str, paths.values())],
+                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         expected = {}
         for key, spec in specs.items():
@@ -170,14 +155,14 @@ def test_random_specs_parse_back_in_both_styles(spec: GraphSpec, style: str) -> 
 def test_the_simple_network_reads_like_the_tutorial() -> None:
     code = tutorial_code(load_preset("mnist_mlp"))
     assert "from tensorflow import keras\nfrom tensorflow.keras import layers\n" in code and "\nimport keras\n" not in code
-    body = code[code.index("inputs = ") : code.index("if __name__")]
+    body = code[code.index("inputs = "):code.index("if __name__")]
     assert body.splitlines()[:4] == [
         'inputs = keras.Input(shape=(784,), name="img")',  # `img` is not the name Keras would give an Input
         'h1 = layers.Dense(32, activation="relu")(inputs)',  # `dense` is: no name=
         'h2 = layers.Dense(64, activation="relu")(h1)',
         'outputs = layers.Dense(10, activation="softmax")(h2)',
     ]
-    guard = code[code.index('if __name__ == "__main__":') :]
+    guard = code[code.index('if __name__ == "__main__":'):]
     assert "keras.datasets.mnist.load_data()" in guard and "keras.optimizers.RMSprop(learning_rate=0.001)" in guard
     assert "batch_size=64, epochs=5, validation_split=0.2" in guard and "model.evaluate(x_test, y_test" in guard
     assert 'model.name = "mnist_model"' in guard  # Keras 3 cannot train 'mnist model'; the build above keeps the name
@@ -185,7 +170,7 @@ def test_the_simple_network_reads_like_the_tutorial() -> None:
 
 def test_the_multi_io_section_gets_its_data_compile_and_fit() -> None:
     code = tutorial_code(load_preset("multi_io"))
-    guard = code[code.index('if __name__ == "__main__":') :]
+    guard = code[code.index('if __name__ == "__main__":'):]
     assert "import numpy as np\n" in code
     assert '"priority": "binary_crossentropy"' in guard and '"department": "categorical_crossentropy"' in guard
     assert 'loss_weights={"priority": 1.0, "department": 0.2}' in guard

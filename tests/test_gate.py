@@ -194,10 +194,9 @@ def test_layers_and_nesting_of_models_in_a_file_are_limited(tmp_path: Path, monk
     keras.Model(top_inputs, middle(top_inputs), name="top").save(tmp_path / "nested.keras")
     data = (tmp_path / "nested.keras").read_bytes()
     monkeypatch.setenv("KFS_MAX_MODEL_DEPTH", "1")
-    assert (
-        "'nested.keras' nests models 2 levels deep; the limit is max depth of models nested in models = 1"
-        in load_uploaded_model("nested.keras", data).error
-    )
+    assert "'nested.keras' nests models 2 levels deep; the limit is max depth of models nested in models = 1" in load_uploaded_model(
+        "nested.keras", data
+    ).error
     monkeypatch.setenv("KFS_MAX_MODEL_DEPTH", "5")
     monkeypatch.setenv("KFS_MAX_NODES", "3")
     assert "'nested.keras' has 6 layers; the limit is max nodes per graph = 3" in load_uploaded_model("nested.keras", data).error

@@ -59,10 +59,8 @@ def test_pasting_models_nested_past_the_model_depth_limit_is_refused() -> None:
     at.text_area(key=wkey(at, "builder.paste_text")).set_value(json.dumps(hostile.nested_models(25)))
     at.button(key="builder.open_pasted").click().run()
     assert not at.exception and current(at).name == "mnist model"
-    assert any(
-        "the pasted text nests models 25 levels deep; the limit is max depth of models nested in models = 20" in error
-        for error in errors(at)
-    ), errors(at)
+    assert any("the pasted text nests models 25 levels deep; the limit is max depth of models nested in models = 20" in error
+               for error in errors(at)), errors(at)
 
 
 def test_inserting_a_nested_model_file_that_would_pass_the_depth_limit_is_refused() -> None:
@@ -76,9 +74,8 @@ def test_inserting_a_nested_model_file_that_would_pass_the_depth_limit_is_refuse
     at.multiselect(key=wkey(at, "builder.nested_inputs")).set_value([])
     at.button(key="builder.nested_add").click().run()
     assert not at.exception and current(at).name == "mnist model" and len(current(at).calls) == 4
-    assert any(
-        "The graph nests models 21 levels deep; the limit is max depth of models nested in models = 20" in error for error in errors(at)
-    ), errors(at)
+    assert any("The graph nests models 21 levels deep; the limit is max depth of models nested in models = 20" in error
+               for error in errors(at)), errors(at)
 
 
 def test_a_model_upload_whose_config_is_8_mb_is_refused_on_the_models_page(tmp_path) -> None:
@@ -115,10 +112,8 @@ def _upload_data(name: str, data: bytes) -> AppTest:
 def test_the_tiny_npz_of_zeros_is_refused_on_the_train_page() -> None:
     at = _upload_data("zeros.npz", hostile.zeros_npz())
     assert not at.exception
-    assert any(
-        error.startswith("'zeros.npz' holds 240,000,000 values (samples x features over all its arrays); the limit is max values")
-        for error in errors(at)
-    ), errors(at)
+    assert any(error.startswith("'zeros.npz' holds 240,000,000 values (samples x features over all its arrays); the limit is max values")
+               for error in errors(at)), errors(at)
 
 
 def test_uploaded_data_stays_in_its_session_and_is_released_with_it() -> None:

@@ -17,114 +17,60 @@ FormEdit = Callable[[GraphSpec], GraphSpec]
 
 # (preset, the intent the canvas sends, the edit the forms make for the same request)
 SAME_REQUEST: list[tuple[str, dict, FormEdit]] = [
-    (
-        "mnist_mlp",
-        {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_2"]},
-        lambda spec: edits.add_layer(spec, "Dense", ["dense_2"]),
-    ),
-    (
-        "mnist_mlp",
-        {"kind": "add_node", "layer_type": "Dropout", "inputs": ["dense"], "as_output": False},
-        lambda spec: edits.add_layer(spec, "Dropout", ["dense"], as_output=False),
-    ),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Dense", "inputs": ["dense_2"]},
+     lambda spec: edits.add_layer(spec, "Dense", ["dense_2"])),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Dropout", "inputs": ["dense"], "as_output": False},
+     lambda spec: edits.add_layer(spec, "Dropout", ["dense"], as_output=False)),
     ("mnist_mlp", {"kind": "add_node", "layer_type": "Input"}, lambda spec: edits.add_layer(spec, "Input")),
     ("mnist_mlp", {"kind": "add_node", "layer_type": "MaxPool2D"}, lambda spec: edits.add_layer(spec, "MaxPooling2D")),
     ("vgg16_features", {"kind": "add_node", "layer_type": "ResNet50"}, lambda spec: blocks.add_application(spec, "ResNet50")),
     ("mnist_mlp", {"kind": "add_node", "layer_type": "VGG16"}, lambda spec: blocks.add_application(spec, "VGG16")),
-    (
-        "mnist_mlp",
-        {"kind": "add_node", "layer_type": "Model", "inputs": ["img"], "spec": load_preset("mnist_mlp").to_dict()},
-        lambda spec: blocks.add_nested_model(spec, load_preset("mnist_mlp"), ["img"]),
-    ),
-    (
-        "multi_io",
-        {"kind": "connect", "source": "title", "target": "concatenate"},
-        lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "lstm", "tag", "title"]),
-    ),
-    (
-        "multi_io",
-        {"kind": "connect", "source": "title", "target": "concatenate", "slot": 0},
-        lambda spec: wiring.set_inputs(spec, "concatenate", ["title", "lstm_1", "lstm", "tag"]),
-    ),
-    (
-        "multi_io",
-        {"kind": "disconnect", "edges": ["concatenate/0", "concatenate/2"]},
-        lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm"]),
-    ),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Model", "inputs": ["img"], "spec": load_preset("mnist_mlp").to_dict()},
+     lambda spec: blocks.add_nested_model(spec, load_preset("mnist_mlp"), ["img"])),
+    ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate"},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "lstm", "tag", "title"])),
+    ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate", "slot": 0},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["title", "lstm_1", "lstm", "tag"])),
+    ("multi_io", {"kind": "disconnect", "edges": ["concatenate/0", "concatenate/2"]},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm"])),
     ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"]}, lambda spec: deletion.delete_node(spec, "dense_1")),
-    (
-        "mnist_mlp",
-        {"kind": "delete", "nodes": ["dense_1"], "mode": "cascade"},
-        lambda spec: deletion.delete_node(spec, "dense_1", "cascade"),
-    ),
-    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"], "mode": "rewire"}, lambda spec: deletion.delete_node(spec, "dense_1", "rewire")),
+    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"], "mode": "cascade"},
+     lambda spec: deletion.delete_node(spec, "dense_1", "cascade")),
+    ("mnist_mlp", {"kind": "delete", "nodes": ["dense_1"], "mode": "rewire"},
+     lambda spec: deletion.delete_node(spec, "dense_1", "rewire")),
     ("mnist_mlp", {"kind": "delete", "nodes": ["dense_2"]}, lambda spec: deletion.delete_node(spec, "dense_2")),
-    (
-        "shared_embedding",
-        {"kind": "share", "node": "feat1", "inputs": ["input2"]},
-        lambda spec: edits.call_again(spec, "share_embedding", ["input2"]),
-    ),
+    ("shared_embedding", {"kind": "share", "node": "feat1", "inputs": ["input2"]},
+     lambda spec: edits.call_again(spec, "share_embedding", ["input2"])),
     ("mnist_mlp", {"kind": "share", "node": "dense_1"}, lambda spec: edits.call_again(spec, "dense_1", [])),
     ("mnist_mlp", {"kind": "share", "node": "img", "inputs": ["dense"]}, lambda spec: edits.call_again(spec, "img", ["dense"])),
     ("mnist_mlp", {"kind": "toggle_output", "node": "dense_1"}, lambda spec: wiring.toggle_output(spec, "dense_1")),
     ("vgg16_features", {"kind": "toggle_output", "node": "vgg16:3"}, lambda spec: wiring.toggle_output(spec, "vgg16:3")),
-    (
-        "mnist_mlp",
-        {"kind": "connect", "source": "dense_2", "target": "dense"},
-        lambda spec: wiring.set_inputs(spec, "dense", ["img", "dense_2"]),
-    ),
+    ("mnist_mlp", {"kind": "connect", "source": "dense_2", "target": "dense"},
+     lambda spec: wiring.set_inputs(spec, "dense", ["img", "dense_2"])),
     ("multi_io", {"kind": "connect", "source": "lstm", "target": "body"}, lambda spec: wiring.set_inputs(spec, "body", ["lstm"])),
     # an edge dropped on an occupied slot replaces the one there
-    (
-        "multi_io",
-        {"kind": "connect", "source": "title", "target": "concatenate", "slot": 1, "replace": True},
-        lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "title", "tag"]),
-    ),
-    (
-        "mnist_mlp",
-        {"kind": "connect", "source": "img", "target": "dense_1", "slot": 0, "replace": True},
-        lambda spec: wiring.set_inputs(spec, "dense_1", ["img"]),
-    ),
+    ("multi_io", {"kind": "connect", "source": "title", "target": "concatenate", "slot": 1, "replace": True},
+     lambda spec: wiring.set_inputs(spec, "concatenate", ["lstm_1", "title", "tag"])),
+    ("mnist_mlp", {"kind": "connect", "source": "img", "target": "dense_1", "slot": 0, "replace": True},
+     lambda spec: wiring.set_inputs(spec, "dense_1", ["img"])),
     # a node dropped on an edge: the forms' two steps (add it on the edge's source, then rewire the target)
-    (
-        "multi_io",
-        {"kind": "insert", "edge": "lstm/0", "layer_type": "Dropout"},
-        lambda spec: wiring.set_inputs(edits.add_layer(spec, "Dropout", ["embedding"], as_output=False), "lstm", ["dropout"]),
-    ),
-    (
-        "multi_io",
-        {"kind": "insert", "edge": "concatenate/2", "layer_type": "Dense", "config": {"units": 8}},
-        lambda spec: wiring.set_inputs(
-            edits.add_layer(spec, "Dense", ["tag"], None, {"units": 8}, as_output=False), "concatenate", ["lstm_1", "lstm", "dense"]
-        ),
-    ),
+    ("multi_io", {"kind": "insert", "edge": "lstm/0", "layer_type": "Dropout"},
+     lambda spec: wiring.set_inputs(edits.add_layer(spec, "Dropout", ["embedding"], as_output=False), "lstm", ["dropout"])),
+    ("multi_io", {"kind": "insert", "edge": "concatenate/2", "layer_type": "Dense", "config": {"units": 8}},
+     lambda spec: wiring.set_inputs(
+         edits.add_layer(spec, "Dense", ["tag"], None, {"units": 8}, as_output=False), "concatenate", ["lstm_1", "lstm", "dense"])),
     # key parameters edited on the node, the node editor's one-parameter edit
-    (
-        "mnist_mlp",
-        {"kind": "set_param", "node": "dense_1", "name": "units", "value": 128},
-        lambda spec: edits.set_param(spec, "dense_1", "units", 128),
-    ),
-    (
-        "shared_embedding",
-        {"kind": "set_param", "node": "feat2", "name": "output_dim", "value": 8},
-        lambda spec: edits.set_param(spec, "share_embedding", "output_dim", 8),
-    ),
-    (
-        "mnist_mlp",
-        {"kind": "set_param", "node": "dense", "name": "activation", "value": None},
-        lambda spec: edits.set_params(spec, "dense", {"units": 32}),
-    ),
-    (
-        "mnist_mlp",
-        {"kind": "duplicate", "node": "dense_1"},
-        lambda spec: edits.add_layer(spec, "Dense", ["dense"], None, {"units": 64, "activation": "relu"}),
-    ),
+    ("mnist_mlp", {"kind": "set_param", "node": "dense_1", "name": "units", "value": 128},
+     lambda spec: edits.set_param(spec, "dense_1", "units", 128)),
+    ("shared_embedding", {"kind": "set_param", "node": "feat2", "name": "output_dim", "value": 8},
+     lambda spec: edits.set_param(spec, "share_embedding", "output_dim", 8)),
+    ("mnist_mlp", {"kind": "set_param", "node": "dense", "name": "activation", "value": None},
+     lambda spec: edits.set_params(spec, "dense", {"units": 32})),
+    ("mnist_mlp", {"kind": "duplicate", "node": "dense_1"},
+     lambda spec: edits.add_layer(spec, "Dense", ["dense"], None, {"units": 64, "activation": "relu"})),
     ("vgg16_features", {"kind": "duplicate", "node": "vgg16"}, lambda spec: blocks.duplicate_node(spec, "vgg16")),
-    (
-        "mnist_mlp",
-        {"kind": "add_node", "layer_type": "Model", "inputs": ["dense_2"], "preset": "mnist_mlp"},
-        lambda spec: blocks.add_nested_model(spec, load_preset("mnist_mlp"), ["dense_2"]),
-    ),
+    ("mnist_mlp", {"kind": "add_node", "layer_type": "Model", "inputs": ["dense_2"], "preset": "mnist_mlp"},
+     lambda spec: blocks.add_nested_model(spec, load_preset("mnist_mlp"), ["dense_2"])),
 ]
 
 

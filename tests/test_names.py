@@ -56,11 +56,7 @@ print(json.dumps({name: fits(name) for name in json.loads(sys.argv[1])}))
 def _fit_results(names: list[str]) -> dict[str, bool]:
     """Whether Keras can fit a model of each name; in a subprocess, since a refused fit leaves TensorFlow's name scope dirty."""
     completed = subprocess.run(
-        [sys.executable, "-c", _FIT_CHECK, json.dumps(names)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
+        [sys.executable, "-c", _FIT_CHECK, json.dumps(names)], capture_output=True, text=True, timeout=300, check=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])

@@ -139,9 +139,7 @@ def test_several_models_and_a_model_calling_others_as_layers() -> None:
     result = parse(ENCODER_DECODER)
     assert not result.errors
     assert [(model.name, model.variable) for model in result.models] == [
-        ("encoder", "encoder"),
-        ("decoder", "decoder"),
-        ("autoencoder", "autoencoder"),
+        ("encoder", "encoder"), ("decoder", "decoder"), ("autoencoder", "autoencoder"),
     ]
     outer = result.default_model.spec
     assert layer_types(outer) == {"image": "Input", "encoder": "Model", "decoder": "Model"}
@@ -167,16 +165,8 @@ def test_lists_and_dicts_of_inputs_and_outputs() -> None:
 
 @pytest.mark.parametrize(
     ("helper", "type_name", "extra"),
-    [
-        ("concatenate", "Concatenate", ", axis=1"),
-        ("add", "Add", ""),
-        ("subtract", "Subtract", ""),
-        ("multiply", "Multiply", ""),
-        ("average", "Average", ""),
-        ("maximum", "Maximum", ""),
-        ("minimum", "Minimum", ""),
-        ("dot", "Dot", ", axes=1"),
-    ],
+    [("concatenate", "Concatenate", ", axis=1"), ("add", "Add", ""), ("subtract", "Subtract", ""), ("multiply", "Multiply", ""),
+     ("average", "Average", ""), ("maximum", "Maximum", ""), ("minimum", "Minimum", ""), ("dot", "Dot", ", axes=1")],
 )
 def test_functional_helpers_are_merge_layers(helper: str, type_name: str, extra: str) -> None:
     model = only_model(f"""
@@ -354,15 +344,12 @@ def test_compile_and_fit_become_training_settings_and_other_lines_are_skipped() 
     """)
     assert not result.errors
     assert result.default_model.training == {
-        "optimizer": "Adam",
-        "learning_rate": 0.01,
+        "optimizer": "Adam", "learning_rate": 0.01,
         "outputs": [
             {"name": "urgent", "loss": "binary_crossentropy", "loss_weight": 1.0, "metrics": ["binary_accuracy"]},
             {"name": "team", "loss": "categorical_crossentropy", "from_logits": True, "loss_weight": 0.5, "metrics": ["acc"]},
         ],
-        "batch_size": 16,
-        "epochs": 3,
-        "validation_split": 0.1,
+        "batch_size": 16, "epochs": 3, "validation_split": 0.1,
     }
     skipped = {note.line for note in result.notes if note.kind == "skipped"}
     assert {2, 12, 13, 17, 18} <= skipped  # numpy import, summary, plot_model, data, print

@@ -92,13 +92,8 @@ def test_every_application_on_its_own_input_survives_code_and_back(type_name: st
 
 
 def test_an_application_on_its_own_input_keeps_an_id_of_its_own() -> None:
-    spec = GraphSpec(
-        "extractor",
-        [LayerSpec("backbone", "VGG16", default_config("VGG16"))],
-        [CallSpec("backbone", "backbone", [])],
-        ["backbone"],
-        ["backbone"],
-    )
+    spec = GraphSpec("extractor", [LayerSpec("backbone", "VGG16", default_config("VGG16"))],
+                     [CallSpec("backbone", "backbone", [])], ["backbone"], ["backbone"])
     assert normalized(round_trip(spec)) == normalized(spec)
 
 
@@ -179,7 +174,7 @@ def random_specs(draw: st.DrawFn) -> GraphSpec:
         if layer.config.get("return_state"):
             refs.append(f"{call.id}:1")
     consumed = {ref for call in calls for ref in call.inputs}
-    outputs = [ref for ref in refs[len([c for c in calls if not c.inputs]) :] if ref not in consumed] or [refs[-1]]
+    outputs = [ref for ref in refs[len([c for c in calls if not c.inputs]):] if ref not in consumed] or [refs[-1]]
     inputs = [call.id for call in calls if not call.inputs]
     name = draw(st.text(min_size=1, max_size=10).filter(lambda text: text.strip() != ""))
     spec = GraphSpec(name, layers, calls, inputs, outputs)

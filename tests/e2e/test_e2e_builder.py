@@ -60,13 +60,8 @@ def test_a_bad_parameter_typed_in_the_form_shows_an_error_on_its_node(page, app_
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
-@pytest.mark.parametrize(
-    ("label", "check"),
-    [
-        ("PNG", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
-        ("SVG", lambda data: b"<svg" in data[:2000] and data.rstrip().endswith(b"</svg>")),
-    ],
-)
+@pytest.mark.parametrize(("label", "check"), [("PNG", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
+                                              ("SVG", lambda data: b"<svg" in data[:2000] and data.rstrip().endswith(b"</svg>"))])
 def test_diagram_downloads_are_valid_images(page, app_url, tmp_path, label, check):
     page.goto(f"{app_url}/builder?preset=mnist_mlp")
     wait_for_app(page)

@@ -140,11 +140,8 @@ def test_the_mlp_is_built_on_the_canvas_alone_in_at_most_10_actions(canvas) -> N
     page, act = canvas("empty")
     act.drop("Input", (0.5, 0.15))
     _wait_calls(page, {"input": []})
-    for source, node, units, activation in (
-        ("input", "dense", None, "relu"),
-        ("dense", "dense_1", "64", "relu"),
-        ("dense_1", "dense_2", "10", "softmax"),
-    ):
+    for source, node, units, activation in (("input", "dense", None, "relu"), ("dense", "dense_1", "64", "relu"),
+                                            ("dense_1", "dense_2", "10", "softmax")):
         act.drop("Dense", act.frame.get_by_test_id(f"node-{source}"))  # dropped on a node: its new consumer
         expect(act.frame.get_by_test_id(f"param-{node}-activation")).to_be_visible(timeout=WAIT)
         if units:
