@@ -27,12 +27,8 @@ from studio.model.build import analyze  # noqa: E402
 TARGETS = {"mnist_mlp": 0.3, "vgg16_features": 1.5}
 # The node whose parameter the bench edits, and which number field it changes.
 EDITED = {
-    "mnist_mlp": ("dense_1", "units"),
-    "encoder": ("conv2d_1", "filters"),
-    "decoder": ("conv2d_transpose_1", "filters"),
-    "autoencoder": ("img", None),
-    "multi_io": ("lstm", "units"),
-    "shared_embedding": ("feat1", "output_dim"),
+    "mnist_mlp": ("dense_1", "units"), "encoder": ("conv2d_1", "filters"), "decoder": ("conv2d_transpose_1", "filters"),
+    "autoencoder": ("img", None), "multi_io": ("lstm", "units"), "shared_embedding": ("feat1", "output_dim"),
     "vgg16_features": ("vgg16", "classes"),
 }
 

@@ -140,11 +140,8 @@ def bench_browser(spec_path: Path) -> dict[str, float]:
             frames = sorted(inner.evaluate("() => window.__frames.slice(5)"))
             browser.close()
     return {
-        "first nodes shown (s)": shown,
-        "frames": len(frames),
-        "median frame (ms)": statistics.median(frames),
-        "95th percentile frame (ms)": frames[int(len(frames) * 0.95) - 1],
-        "longest frame (ms)": frames[-1],
+        "first nodes shown (s)": shown, "frames": len(frames), "median frame (ms)": statistics.median(frames),
+        "95th percentile frame (ms)": frames[int(len(frames) * 0.95) - 1], "longest frame (ms)": frames[-1],
     }
 
 

@@ -33,12 +33,12 @@ def snippet(lines: int = LINES) -> str:
         "image_shape = (32, 32, 3)",
         "",
         "def conv_block(x, filters, kernel=3):",
-        '    x = layers.Conv2D(filters, kernel, padding="same")(x)',
+        "    x = layers.Conv2D(filters, kernel, padding=\"same\")(x)",
         "    x = layers.BatchNormalization()(x)",
-        '    return layers.Activation("relu")(x)',
+        "    return layers.Activation(\"relu\")(x)",
         "",
-        'image = keras.Input(shape=image_shape, name="image")',
-        'words = keras.Input(shape=(None,), name="words")',
+        "image = keras.Input(shape=image_shape, name=\"image\")",
+        "words = keras.Input(shape=(None,), name=\"words\")",
         "x = image",
     ]
     body = []
@@ -56,20 +56,20 @@ def snippet(lines: int = LINES) -> str:
         "joined = layers.concatenate([image_features, w])",
     ]
     for index in range(8):
-        body += [f'joined = layers.Dense({128 // (1 + index % 4)}, activation="relu")(joined)', "joined = layers.Dropout(0.2)(joined)"]
+        body += [f"joined = layers.Dense({128 // (1 + index % 4)}, activation=\"relu\")(joined)", "joined = layers.Dropout(0.2)(joined)"]
     tail = [
-        'classes = layers.Dense(num_classes, activation="softmax", name="classes")(joined)',
-        'model = keras.Model(inputs=[image, words], outputs=classes, name="two_branch")',
+        "classes = layers.Dense(num_classes, activation=\"softmax\", name=\"classes\")(joined)",
+        "model = keras.Model(inputs=[image, words], outputs=classes, name=\"two_branch\")",
         "model.summary()",
-        'keras.utils.plot_model(model, "two_branch.png", show_shapes=True)',
+        "keras.utils.plot_model(model, \"two_branch.png\", show_shapes=True)",
         "",
-        'images = np.random.random((256, 32, 32, 3)).astype("float32")',
+        "images = np.random.random((256, 32, 32, 3)).astype(\"float32\")",
         "texts = np.random.randint(num_words, size=(256, 20))",
         "labels = np.random.randint(num_classes, size=(256,))",
         "model.compile(",
         "    optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),",
-        '    loss="sparse_categorical_crossentropy",',
-        '    metrics=["accuracy"],',
+        "    loss=\"sparse_categorical_crossentropy\",",
+        "    metrics=[\"accuracy\"],",
         ")",
         "history = model.fit([images, texts], labels, batch_size=32, epochs=2, validation_split=0.2)",
         "print(model.evaluate([images, texts], labels, verbose=0))",
@@ -102,10 +102,8 @@ def main() -> None:
         raise SystemExit(f"the benchmark snippet does not parse: {[problem.text() for problem in result.errors]}")
     spec = result.default_model.spec
     analysis = analyze_for_display(spec)
-    print(
-        f"snippet: {len(source.splitlines())} lines, {len(spec.calls)} nodes, {param_counts(analysis).total:,} parameters, "
-        f"builds: {analysis.ok}, {len(result.notes)} notes"
-    )
+    print(f"snippet: {len(source.splitlines())} lines, {len(spec.calls)} nodes, {param_counts(analysis).total:,} parameters, "
+          f"builds: {analysis.ok}, {len(result.notes)} notes")
     parse_seconds = median_time(lambda: parse_code(source), args.repeats)
     analyse_seconds = median_time(lambda: analyze_for_display(parse_code(source).default_model.spec), args.repeats)
     print(f"parse only:        {parse_seconds * 1000:7.1f} ms (median of {args.repeats})")

@@ -51,7 +51,6 @@ OFFLINE_VARIABLE = "STUDIO_OFFLINE"  # "1": never try to download (tests, air-ga
 MNIST_FILE_VARIABLE = "STUDIO_MNIST_NPZ"  # path of a full MNIST .npz (x_train, y_train, x_test, y_test)
 RETRY_DOWNLOAD_AFTER_S = 300.0
 
-
 def _offline() -> bool:
     return os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0")
 
