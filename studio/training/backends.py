@@ -57,7 +57,3 @@ class BackendChoice:
     backend: str
     reason: str
     measured: dict[str, float] | None = None  # backend -> predicted seconds for this run, when measured
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain data for the run record."""
-        return {"backend": self.backend, "reason": self.reason, "predicted_s": dict(self.measured or {})}
